@@ -1,0 +1,145 @@
+"""Database engines and sessions for SQLite (embedded) and PostgreSQL (scale).
+
+The request path is fully asynchronous (aiosqlite / psycopg async): no request holds a thread
+while it waits for the database, so sessions never queue in the threadpool. See
+docs/performance.md for the measurement behind this choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+from wenming.core.config import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+WRITE_OPTION = "wenming_write"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model; constraint names are stable across both databases."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def is_sqlite(url: str | URL) -> bool:
+    """Whether a URL points at SQLite."""
+    return make_url(str(url)).get_backend_name() == "sqlite"
+
+
+def async_url(url: str) -> URL:
+    """The URL with the asynchronous driver of its backend (aiosqlite or psycopg)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ValueError(
+        f"Unsupported database {backend!r} in WENMING_DATABASE_URL; use sqlite:/// or postgresql://"
+    )
+
+
+def sync_url(url: str) -> URL:
+    """The URL with the synchronous driver of its backend, used by migrations and the CLI."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite")
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ValueError(
+        f"Unsupported database {backend!r} in WENMING_DATABASE_URL; use sqlite:/// or postgresql://"
+    )
+
+
+def configure_sqlite(sync_engine: Any) -> None:
+    """Turn on WAL and foreign keys, and let write transactions take the lock up front.
+
+    pysqlite's own transaction handling is switched off so that SAVEPOINTs work and so that a
+    write transaction begins with ``BEGIN IMMEDIATE``: a deferred transaction that later tries to
+    write can fail with SQLITE_BUSY at once, whatever the busy timeout.
+    """
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def create_engine_for(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An asynchronous engine for a canonical database URL."""
+    target = async_url(url)
+    if is_sqlite(target):
+        database = target.database
+        if database and database != ":memory:":
+            from pathlib import Path
+
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(target, echo=echo, pool_size=pool_size, max_overflow=0)
+        configure_sqlite(engine.sync_engine)
+        return engine
+    return create_async_engine(
+        target, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+class Database:
+    """One engine with its two session factories: read (deferred) and write (immediate)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.resolved_database_url
+        self.engine = create_engine_for(
+            self.url, pool_size=settings.db_pool_size, echo=settings.db_echo
+        )
+        self.read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.write_sessions = async_sessionmaker(
+            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return make_url(self.url).get_backend_name()
+
+    @asynccontextmanager
+    async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """The edge's unit of work: commit on success, roll back on any error."""
+        factory = self.write_sessions if write else self.read_sessions
+        async with factory() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()

@@ -1,0 +1,68 @@
+"""FastAPI dependencies shared by every router: the unit of work, the clock, the actor."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wenming.core.clock import Clock
+from wenming.core.config import Settings
+from wenming.core.db import Database
+from wenming.core.errors import NotAuthenticated
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_COOKIE = "wm_session"
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_clock(request: Request) -> Clock:
+    """The app's clock (frozen in tests)."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def is_write_request(request: Request) -> bool:
+    """Whether a request may change data (and so takes the write lock up front on SQLite)."""
+    return request.method not in SAFE_METHODS
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed after the endpoint returns, before the response.
+
+    Registered with ``scope="function"`` so that a failing commit still turns into an error
+    response instead of a success already sent.
+    """
+    database: Database = request.app.state.db
+    async with database.session(write=is_write_request(request)) as session:
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+AppClock = Annotated[Clock, Depends(get_clock)]
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if any."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def require_authenticated(actor_user_id: int | None) -> None:
+    """Raise 401 for the anonymous public."""
+    if actor_user_id is None:
+        raise NotAuthenticated(
+            "Sign in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token, "
+            "an 'X-API-Key' header, or use the web login."
+        )

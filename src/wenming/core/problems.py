@@ -1,0 +1,114 @@
+"""The one error handler: every failure leaves as RFC 9457 problem+json (API) or an HTML page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from wenming.core.errors import TooManyAttempts, WenmingError
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("wenming")
+
+
+def wants_html(request: Request) -> bool:
+    """Pages get HTML errors; the API, Open311 and scripts get problem+json."""
+    path = request.url.path
+    if path.startswith(("/api/", "/open311/", "/healthz", "/openapi")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def problem_response(
+    request: Request, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
+    """A problem body as JSON, or rendered as the error page for browsers."""
+    body.setdefault("instance", request.url.path)
+    if wants_html(request):
+        renderer = getattr(request.app.state, "render_error_page", None)
+        if renderer is not None:
+            response: Response = renderer(request, body)
+            if headers:
+                response.headers.update(headers)
+            return response
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on an app."""
+
+    @app.exception_handler(WenmingError)
+    async def _domain(request: Request, exc: WenmingError) -> Response:
+        headers = (
+            {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None
+        )
+        if exc.status == 401:
+            headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
+        return problem_response(request, exc.problem(), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+        body = {
+            "type": "/problems/invalid-input",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": f"Fix these fields: {fields}."
+            if fields
+            else "The request body is malformed.",
+            "errors": errors,
+        }
+        return problem_response(request, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Not found", 405: "Method not allowed"}
+        detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"Nothing at {request.url.path}."
+        body = {
+            "type": f"/problems/http-{exc.status_code}",
+            "title": titles.get(exc.status_code, "Request failed"),
+            "status": exc.status_code,
+            "detail": detail,
+        }
+        return problem_response(request, body, dict(exc.headers) if exc.headers else None)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
+        log.warning("integrity error on %s: %s", request.url.path, exc.orig)
+        body = {
+            "type": "/problems/conflict",
+            "title": "Conflict",
+            "status": 409,
+            "detail": "The change conflicts with data stored meanwhile (a duplicate or a missing "
+            "reference). Reload and try again.",
+        }
+        return problem_response(request, body)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        body = {
+            "type": "/problems/internal",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "Something went wrong on the server; nothing was saved. "
+            "The error has been logged for the administrators.",
+        }
+        return problem_response(request, body)

@@ -1,0 +1,79 @@
+"""The application factory: routers, pages, static files and the error handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from wenming import __version__
+from wenming.core import problems
+from wenming.core.clock import Clock, SystemClock
+from wenming.core.config import DEFAULT_SECRET_KEY, Environment, Settings, get_settings
+from wenming.core.db import Database
+
+log = logging.getLogger("wenming")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """Build a Wenming application; tests pass their own settings, database and clock."""
+    settings = settings or get_settings()
+    if settings.env is not Environment.PRODUCTION and settings.secret_key == DEFAULT_SECRET_KEY:
+        log.warning("WENMING_SECRET_KEY is the development default; never use it in production")
+    owns_database = database is None
+    db = database or Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Wenming 文明",
+        version=__version__,
+        description="Civilized-city campaign and grid-based urban governance platform.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock or SystemClock()
+
+    problems.install(app)
+
+    from wenming.auth.api import router as auth_router
+    from wenming.org.api import router as org_router
+    from wenming.web import install as install_web
+
+    app.include_router(auth_router)
+    app.include_router(org_router)
+    install_web(app)
+
+    @app.get("/healthz", tags=["operations"], summary="Process and database health")
+    async def healthz() -> JSONResponse:
+        """Whether the process runs and the database answers."""
+        body: dict[str, Any] = {"status": "ok", "version": __version__, "database": db.backend}
+        try:
+            async with db.session(write=False) as session:
+                await session.execute(text("SELECT 1"))
+            body["database_status"] = "ok"
+            return JSONResponse(body)
+        except Exception as exc:
+            log.warning("health check: database unavailable: %s", exc)
+            body.update(status="error", database_status="unavailable")
+            return JSONResponse(body, status_code=503)
+
+    return app

@@ -1,0 +1,133 @@
+"""Test harness: a migrated SQLite and (when configured) PostgreSQL, one rolled-back transaction per
+test, an injectable clock, and an HTTP client bound to the test's transaction."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from wenming.core.clock import FrozenClock
+from wenming.core.config import Environment, Settings
+from wenming.core.db import Database, create_engine_for, sync_url
+from wenming.core.deps import get_session
+from wenming.core.migrate import upgrade
+from wenming.main import create_app
+
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+PG_URL = os.environ.get("WENMING_TEST_DATABASE_URL", "").strip()
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if IN_CI and not PG_URL:
+        raise pytest.UsageError(
+            "CI=true requires WENMING_TEST_DATABASE_URL: the suite must also run on PostgreSQL."
+        )
+
+
+def reset_postgres(url: str) -> None:
+    """Empty the dedicated test database so the migrations build it from nothing."""
+    engine = create_engine(sync_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database of each backend, built by running the migrations."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'wenming-test.sqlite3'}"
+    else:
+        url = PG_URL
+        reset_postgres(url)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def backend(database_url: str) -> str:
+    """``sqlite`` or ``postgresql``."""
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine_for(database_url, pool_size=5)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside an outer transaction that is rolled back after the test."""
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        yield conn
+        if outer.is_active:
+            await outer.rollback()
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """The test's session: commits become savepoint releases inside the outer transaction."""
+    db_session = AsyncSession(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    yield db_session
+    await db_session.close()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        env=Environment.TEST,
+        secret_key=TEST_SECRET,
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        db_pool_size=2,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, session: AsyncSession, clock: FrozenClock) -> Iterator[FastAPI]:
+    """The app, with every request's unit of work bound to the test's transaction."""
+    database = Database(settings)
+    application = create_app(settings, database=database, clock=clock)
+
+    async def _test_session() -> AsyncIterator[AsyncSession]:
+        try:
+            yield session
+            await session.commit()
+        except Exception:
+            await session.rollback()
+            raise
+
+    application.dependency_overrides[get_session] = _test_session
+    yield application
+    application.dependency_overrides.clear()
+
+
+@pytest.fixture
+async def client(app: FastAPI, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+    await app.state.db.dispose()

@@ -1,0 +1,1 @@
+"""Plain ``create_*`` functions that build test data through the real services."""
