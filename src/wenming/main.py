@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
 from wenming import __version__
@@ -39,7 +40,8 @@ def create_app(
         if owns_database:
             await db.dispose()
 
-    app = FastAPI(
+    # The interactive docs are served from packaged assets: intranet deployments reach no CDN.
+    app = FastAPIOffline(
         title="Wenming 文明",
         version=__version__,
         description="Civilized-city campaign and grid-based urban governance platform.",
@@ -47,6 +49,7 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        static_url="/static/api-docs",
     )
     app.state.settings = settings
     app.state.db = db
