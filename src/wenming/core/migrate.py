@@ -19,9 +19,9 @@ def alembic_config(database_url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("file_template", FILE_TEMPLATE)
     config.set_main_option("timezone", "UTC")
-    config.set_main_option(
-        "sqlalchemy.url", sync_url(database_url).render_as_string(hide_password=False)
-    )
+    # Alembic's configuration interpolates '%'; an URL-encoded password must survive it.
+    url = sync_url(database_url).render_as_string(hide_password=False).replace("%", "%%")
+    config.set_main_option("sqlalchemy.url", url)
     return config
 
 

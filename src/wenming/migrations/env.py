@@ -34,6 +34,8 @@ def run_migrations_online() -> None:
         is_sqlite = connection.dialect.name == "sqlite"
         if is_sqlite:
             connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            # The PRAGMA opened a transaction; end it so Alembic's own transaction commits.
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
