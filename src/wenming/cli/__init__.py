@@ -1,0 +1,1 @@
+"""The `wenming` command line: one Typer module per domain, composed in `cli.main`."""
