@@ -19,6 +19,7 @@ from wenming.core.config import Environment, Settings
 from wenming.core.db import Database, create_engine_for, sync_url
 from wenming.core.deps import get_session
 from wenming.core.migrate import upgrade
+from wenming.core.security import use_cheapest_password_hashing
 from wenming.main import create_app
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -30,6 +31,8 @@ BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Argon2 at production cost would dominate the run; hashes stay real argon2id.
+    use_cheapest_password_hashing()
     if IN_CI and not PG_URL:
         raise pytest.UsageError(
             "CI=true requires WENMING_TEST_DATABASE_URL: the suite must also run on PostgreSQL."

@@ -15,7 +15,13 @@ from sqlalchemy import text
 from wenming import __version__
 from wenming.core import problems
 from wenming.core.clock import Clock, SystemClock
-from wenming.core.config import DEFAULT_SECRET_KEY, Environment, Settings, get_settings
+from wenming.core.config import (
+    DEFAULT_SECRET_KEY,
+    Environment,
+    Settings,
+    get_settings,
+    require_usable,
+)
 from wenming.core.db import Database
 
 log = logging.getLogger("wenming")
@@ -29,6 +35,7 @@ def create_app(
 ) -> FastAPI:
     """Build a Wenming application; tests pass their own settings, database and clock."""
     settings = settings or get_settings()
+    require_usable(settings)
     if settings.env is not Environment.PRODUCTION and settings.secret_key == DEFAULT_SECRET_KEY:
         log.warning("WENMING_SECRET_KEY is the development default; never use it in production")
     owns_database = database is None

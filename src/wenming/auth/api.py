@@ -6,34 +6,47 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import Response
 from sqlalchemy import select
 
 from wenming.auth import service
 from wenming.auth.deps import SignedInActor
 from wenming.auth.models import ApiKey
 from wenming.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, MeOut, TokenOut
-from wenming.core.deps import AppClock, AppSettings, DbSession, bearer_token
+from wenming.core.deps import AppClock, AppSettings, DbSession, RowId, bearer_token
+from wenming.core.problems import problem_response
 from wenming.org import repository as org_repository
 from wenming.org.models import User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=TokenOut, summary="Get a bearer token (OAuth2 password flow)")
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    summary="Get a bearer token (OAuth2 password flow)",
+    responses={401: {"description": "Wrong username or password"}, 429: {"description": "Wait"}},
+)
 async def token(
+    request: Request,
     session: DbSession,
     clock: AppClock,
     settings: AppSettings,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
+    username: Annotated[str, Form(max_length=service.USERNAME_MAX_LENGTH)],
+    password: Annotated[str, Form(max_length=service.PASSWORD_MAX_LENGTH)],
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
-) -> TokenOut:
+) -> TokenOut | Response:
     """Exchange a username and password for a bearer token.
 
     Repeated failures are slowed down (HTTP 429 with Retry-After) and then locked for a while.
+    A refused sign-in is answered, not raised: raising would roll back the unit of work and with
+    it the failure just counted, and the slow-down would never engage.
     """
     now = clock.now()
-    user = await service.authenticate(session, username, password, now, settings)
+    try:
+        user = await service.authenticate(session, username, password, now, settings)
+    except service.LoginRefused as refused:
+        return problem_response(request, refused.problem(), {"WWW-Authenticate": "Bearer"})
     lifetime = timedelta(hours=settings.bearer_token_hours)
     issued = await service.issue_session(
         session, user.id, service.SESSION_KIND_BEARER, now, lifetime
@@ -101,7 +114,7 @@ async def list_api_keys(session: DbSession, actor: SignedInActor) -> list[ApiKey
     "/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an API key"
 )
 async def revoke_api_key(
-    key_id: int, session: DbSession, clock: AppClock, actor: SignedInActor
+    key_id: RowId, session: DbSession, clock: AppClock, actor: SignedInActor
 ) -> None:
     """Revoke one of your keys; clients using it are refused from now on."""
     assert actor.user_id is not None

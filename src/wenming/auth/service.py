@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wenming.auth.models import ApiKey, AuthSession, LoginThrottle
 from wenming.core.config import Settings
 from wenming.core.errors import InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from wenming.core.security import (
+    dummy_password_hash,
     hash_password,
     new_token,
     password_needs_rehash,
@@ -22,12 +25,13 @@ from wenming.core.security import (
 from wenming.org.models import RoleAssignment, User
 from wenming.org.roles import Role
 from wenming.org.scope import Actor, Grant
+from wenming.org.service import clean_name
 
 API_KEY_PREFIX = "wmk_"
 SESSION_KIND_WEB = "web"
 SESSION_KIND_BEARER = "bearer"
-# A hash to verify against when the username is unknown, so that both paths cost the same.
-_DUMMY_HASH = hash_password("not-a-real-password-only-for-timing")
+USERNAME_MAX_LENGTH = 64
+PASSWORD_MAX_LENGTH = 1024
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,37 @@ def _backoff_seconds(failures: int, settings: Settings) -> int:
 
 async def _throttle_row(session: AsyncSession, username: str) -> LoginThrottle | None:
     return await session.get(LoginThrottle, username)
+
+
+async def lock_throttle_row(session: AsyncSession, username: str) -> LoginThrottle:
+    """The username's throttle row, created if missing and locked until the transaction ends.
+
+    Concurrent sign-ins for one username then run one after the other, so parallel guesses
+    cannot all pass the check before any failure is counted (PostgreSQL row lock; SQLite write
+    transactions are serialized already).
+    """
+    dialect = session.sync_session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    # Twice at most: a concurrent successful sign-in may delete the row between the insert (which
+    # found it) and the lock (which then finds nothing); the second insert creates it afresh.
+    for _attempt in range(2):
+        await session.execute(
+            insert(LoginThrottle)
+            .values(username=username, failures=0)
+            .on_conflict_do_nothing(index_elements=[LoginThrottle.username])
+        )
+        row = await session.scalar(
+            select(LoginThrottle)
+            .where(LoginThrottle.username == username)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if row is not None:
+            return row
+    raise TooManyAttempts(
+        "Several sign-ins for this account arrived at once. Try again in 1 second.",
+        retry_after=1,
+    )
 
 
 async def check_throttle(session: AsyncSession, username: str, now: datetime) -> None:
@@ -102,13 +137,27 @@ class LoginRefused(NotAuthenticated):
 async def authenticate(
     session: AsyncSession, username: str, password: str, now: datetime, settings: Settings
 ) -> User:
-    """The user whose credentials these are; counts failures and enforces the slow-down."""
+    """The user whose credentials these are; counts failures and enforces the slow-down.
+
+    Unknown usernames are counted and slowed down exactly like known ones, so the answers do not
+    tell which accounts exist. On a refusal the failure is flushed and ``LoginRefused`` raised:
+    the caller must still commit (answer the refusal instead of letting the error roll back the
+    unit of work), or the failure is forgotten and the slow-down never engages.
+    """
     name = normalize_username(username)
     if not name or not password:
         raise InvalidInput("Enter both a username and a password.", field="username")
+    if len(name) > USERNAME_MAX_LENGTH or any(ch < " " or ch == "\x7f" for ch in name):
+        raise InvalidInput(
+            f"A username has at most {USERNAME_MAX_LENGTH} characters and no control characters.",
+            field="username",
+        )
+    await lock_throttle_row(session, name)
     await check_throttle(session, name, now)
     user = await session.scalar(select(User).where(User.username == name))
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    stored = (
+        user.password_hash if user is not None and user.password_hash else dummy_password_hash()
+    )
     ok = verify_password(stored, password) and user is not None and user.is_active
     if not ok or user is None:
         wait = await record_failure(session, name, now, settings)
@@ -169,9 +218,9 @@ async def create_api_key(
     session: AsyncSession, user: User, name: str, now: datetime
 ) -> tuple[ApiKey, str]:
     """A new API key for a user; the plain key is returned once and only its digest is kept."""
-    label = name.strip()
-    if not label:
+    if not name.strip():
         raise InvalidInput("Give the key a name that says which client uses it.", field="name")
+    label = clean_name(name)
     secret = new_token()
     key = f"{API_KEY_PREFIX}{secret}"
     row = ApiKey(
@@ -207,7 +256,8 @@ async def revoke_api_key(session: AsyncSession, user_id: int, key_id: int, now: 
     row = await session.get(ApiKey, key_id)
     if row is None or row.user_id != user_id:
         raise NotFound(f"No API key {key_id} of yours.")
-    row.revoked_at = now
+    if row.revoked_at is None:
+        row.revoked_at = now
     await session.flush()
 
 

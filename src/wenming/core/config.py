@@ -39,34 +39,24 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; empty means SQLite in data_dir. PostgreSQL: postgresql://...",
     )
-    db_pool_size: int = 10
+    db_pool_size: int = Field(default=10, ge=1)
     db_echo: bool = False
     default_language: str = "zh"
     timezone: str = "Asia/Shanghai"
-    session_hours: int = 12
-    bearer_token_hours: int = 8
+    session_hours: int = Field(default=12, ge=1)
+    bearer_token_hours: int = Field(default=8, ge=1)
     cookie_secure: bool = False
-    login_free_failures: int = 3
-    login_lock_failures: int = 10
-    login_lock_minutes: int = 15
+    login_free_failures: int = Field(
+        default=3, ge=1, description="failed sign-ins of a username before it must wait"
+    )
+    login_lock_failures: int = Field(
+        default=10, ge=2, description="failed sign-ins after which the username is locked"
+    )
+    login_lock_minutes: int = Field(default=15, ge=1)
 
     @model_validator(mode="after")
     def _production_needs_real_secret(self) -> Settings:
-        if self.env is Environment.PRODUCTION:
-            key = self.secret_key.strip()
-            if not key or key == DEFAULT_SECRET_KEY:
-                raise ConfigurationError(
-                    "WENMING_SECRET_KEY is empty or still the built-in default; production refuses "
-                    "to start with it. Set WENMING_SECRET_KEY to a random value of at least "
-                    f"{MIN_SECRET_KEY_LENGTH} characters, e.g. the output of "
-                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
-                )
-            if len(key) < MIN_SECRET_KEY_LENGTH:
-                raise ConfigurationError(
-                    f"WENMING_SECRET_KEY has {len(key)} characters; production needs at least "
-                    f"{MIN_SECRET_KEY_LENGTH}. Generate one with "
-                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
-                )
+        require_usable(self)
         return self
 
     @property
@@ -80,6 +70,37 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.sqlite_path.resolve()}"
+
+
+def configuration_problem(settings: Settings) -> str | None:
+    """Why these settings must not run, or None; only production is strict."""
+    if settings.env is not Environment.PRODUCTION:
+        return None
+    key = settings.secret_key.strip()
+    if not key or key == DEFAULT_SECRET_KEY:
+        return (
+            "WENMING_SECRET_KEY is empty or still the built-in default; production refuses "
+            "to start with it. Set WENMING_SECRET_KEY to a random value of at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+        )
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return (
+            f"WENMING_SECRET_KEY has {len(key)} characters; production needs at least "
+            f"{MIN_SECRET_KEY_LENGTH}. Generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+        )
+    return None
+
+
+def require_usable(settings: Settings) -> None:
+    """Raise ConfigurationError when the settings must not run.
+
+    Settings check themselves when built; whoever holds settings built without validation
+    (``Settings.model_construct``) checks them with this before use.
+    """
+    if problem := configuration_problem(settings):
+        raise ConfigurationError(problem)
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wenming.core.clock import Clock
@@ -15,6 +15,10 @@ from wenming.core.errors import NotAuthenticated
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_COOKIE = "wm_session"
+# Row ids are 32-bit integers on PostgreSQL; larger numbers cannot name a row, and SQLite's driver
+# fails on integers beyond 64 bits, so ids and offsets are bounded where they enter.
+MAX_ROW_ID = 2_147_483_647
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="numeric id")]
 
 
 def get_settings_dep(request: Request) -> Settings:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wenming.core.errors import TooManyAttempts, WenmingError
@@ -45,6 +45,18 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
+def _validation_error(error: dict[str, Any]) -> dict[str, str]:
+    """One pydantic error as ``{field, message}``; a body that is not JSON names ``body``."""
+    if error.get("type") == "json_invalid":
+        position = next((p for p in error.get("loc", ()) if isinstance(p, int)), None)
+        where = f" (near character {position})" if position is not None else ""
+        return {"field": "body", "message": f"The request body is not valid JSON{where}."}
+    return {
+        "field": _field_name(tuple(error.get("loc", ()))),
+        "message": error.get("msg", "invalid"),
+    }
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on an app."""
 
@@ -59,10 +71,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
-            for e in exc.errors()
-        ]
+        errors = [_validation_error(e) for e in exc.errors()]
         fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
         body = {
             "type": "/problems/invalid-input",
@@ -81,6 +90,12 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"Nothing at {request.url.path}."
+        if exc.status_code == 405:
+            headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+            allowed = headers.get("allow", "")
+            detail = f"{request.method} is not allowed on {request.url.path}" + (
+                f"; use {allowed}." if allowed else "."
+            )
         body = {
             "type": f"/problems/http-{exc.status_code}",
             "title": titles.get(exc.status_code, "Request failed"),
@@ -98,6 +113,18 @@ def install(app: FastAPI) -> None:
             "status": 409,
             "detail": "The change conflicts with data stored meanwhile (a duplicate or a missing "
             "reference). Reload and try again.",
+        }
+        return problem_response(request, body)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> Response:
+        log.warning("data error on %s: %s", request.url.path, exc.orig)
+        body = {
+            "type": "/problems/invalid-input",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": "A value cannot be stored: it is too long, out of range or contains a "
+            "character that is not allowed (such as a NUL character). Nothing was saved.",
         }
         return problem_response(request, body)
 

@@ -42,15 +42,24 @@ UNIT_KIND_LABELS: dict[UnitKind, tuple[str, str]] = {
 }
 
 UNIT_CODE_LENGTH = 12
-_UNIT_CODE = re.compile(r"^\d{12}$")
-_DEPARTMENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")
+# The same rules as patterns for request parameters (OpenAPI shows them to API clients).
+UNIT_CODE_PATTERN = r"^[0-9]{12}$"
+DEPARTMENT_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$"
+# ASCII digits only: ``\d`` would also accept full-width and other Unicode digits.
+_UNIT_CODE = re.compile(r"[0-9]{12}")
+_DEPARTMENT_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,31}")
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A value quoted for an error message, shortened when it is long."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def unit_code_problem(code: str) -> str | None:
     """Why a string is not a 12-digit statistical code, or None when it is one."""
-    if not _UNIT_CODE.match(code):
+    if not _UNIT_CODE.fullmatch(code):
         return (
-            f"code {code!r} must be exactly {UNIT_CODE_LENGTH} digits "
+            f"code {_shown(code)} must be exactly {UNIT_CODE_LENGTH} digits "
             f"(it has {len(code)} characters), e.g. 211104004000"
         )
     return None
@@ -58,9 +67,9 @@ def unit_code_problem(code: str) -> str | None:
 
 def department_code_problem(code: str) -> str | None:
     """Why a string is not a usable department code, or None when it is one."""
-    if not _DEPARTMENT_CODE.match(code):
+    if not _DEPARTMENT_CODE.fullmatch(code):
         return (
-            f"department code {code!r} must be 2-32 letters, digits, '-' or '_' "
+            f"department code {_shown(code)} must be 2-32 letters, digits, '-' or '_' "
             "and start with a letter or digit, e.g. 211104-CGJ"
         )
     return None

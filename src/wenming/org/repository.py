@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -16,6 +16,7 @@ from wenming.org.roles import Permission, Role
 from wenming.org.schemas import DepartmentOut, RoleOut, UnitOut, UserOut
 from wenming.org.scope import (
     Actor,
+    require_on_department,
     require_on_unit,
     require_on_user,
     users_with,
@@ -58,26 +59,34 @@ async def get_unit(session: AsyncSession, actor: Actor, code: str) -> UnitOut:
     return _unit_out(unit, parent_code)
 
 
-async def list_departments(session: AsyncSession, actor: Actor) -> list[DepartmentOut]:
-    """The departments the actor may read, in code order."""
+def _departments_query() -> Select[Department, str, str]:
+    """Departments with the codes of their owning unit and parent department."""
     parent = aliased(Department)
-    rows = await session.execute(
+    return (
         select(Department, AdminUnit.code, parent.code)
         .join(AdminUnit, Department.unit_id == AdminUnit.id)
         .outerjoin(parent, Department.parent_id == parent.id)
+    )
+
+
+async def list_departments(session: AsyncSession, actor: Actor) -> list[DepartmentOut]:
+    """The departments the actor may read, in code order."""
+    rows = await session.execute(
+        _departments_query()
         .where(Department.id.in_(visible_departments(actor)))
         .order_by(Department.code)
     )
-    return [
-        DepartmentOut(
-            code=dept.code,
-            name=dept.name,
-            unit_code=unit_code,
-            parent_code=parent_code,
-            synthetic=dept.synthetic,
-        )
-        for dept, unit_code, parent_code in rows
-    ]
+    return [_department_out(dept, unit_code, parent_code) for dept, unit_code, parent_code in rows]
+
+
+async def get_department(session: AsyncSession, actor: Actor, code: str) -> DepartmentOut:
+    """One department the actor may read; like units, department codes are public (403)."""
+    row = (await session.execute(_departments_query().where(Department.code == code))).first()
+    if row is None:
+        raise NotFound(f"No department with code {code}.")
+    dept, unit_code, parent_code = row
+    await require_on_department(session, actor, Permission.READ_ORG, dept.id, dept.code)
+    return _department_out(dept, unit_code, parent_code)
 
 
 async def list_users(
@@ -85,10 +94,15 @@ async def list_users(
     actor: Actor,
     *,
     unit_code: str | None = None,
+    department_code: str | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[list[UserOut], int]:
-    """The people the actor may read (optionally those assigned in one unit), with the total."""
+    """The people the actor may read, with the total.
+
+    Optionally only those assigned in one unit or one department (that place itself, not its
+    subtree); a place outside the actor's scope simply lists nobody the actor may not read.
+    """
     query = select(User).where(User.id.in_(users_with(actor, Permission.READ_PEOPLE)))
     if unit_code is not None:
         query = query.where(
@@ -96,6 +110,14 @@ async def list_users(
                 select(RoleAssignment.user_id)
                 .join(AdminUnit, RoleAssignment.unit_id == AdminUnit.id)
                 .where(AdminUnit.code == unit_code)
+            )
+        )
+    if department_code is not None:
+        query = query.where(
+            User.id.in_(
+                select(RoleAssignment.user_id)
+                .join(Department, RoleAssignment.department_id == Department.id)
+                .where(Department.code == department_code)
             )
         )
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -111,6 +133,15 @@ async def get_user(session: AsyncSession, actor: Actor, user_id: int) -> UserOut
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound(f"No user {user_id} within your scope.")
+    return (await _users_out(session, actor, [user]))[0]
+
+
+async def created_user(session: AsyncSession, actor: Actor, user: User) -> UserOut:
+    """The user an actor has just created, shown to its creator.
+
+    No scope check: the creator was checked when creating, and an unbound account (a citizen)
+    lies in nobody's territory. Phone masking follows the usual rules.
+    """
     return (await _users_out(session, actor, [user]))[0]
 
 
@@ -153,6 +184,16 @@ async def _users_out(session: AsyncSession, actor: Actor, users: list[User]) -> 
         )
         for u in users
     ]
+
+
+def _department_out(dept: Department, unit_code: str, parent_code: str | None) -> DepartmentOut:
+    return DepartmentOut(
+        code=dept.code,
+        name=dept.name,
+        unit_code=unit_code,
+        parent_code=parent_code,
+        synthetic=dept.synthetic,
+    )
 
 
 def _unit_out(unit: AdminUnit, parent_code: str | None) -> UnitOut:

@@ -59,6 +59,15 @@ UNIT_OR_DEPARTMENT_ROLES = frozenset({Role.HANDLER})
 # Roles that need no binding at all.
 UNBOUND_ROLES = frozenset({Role.CITIZEN})
 
+# The unit levels (3 district, 4 street/town, 5 community/village) a role may be bound at, for the
+# roles whose name says where they work; a role not listed may be bound at any unit. A street admin
+# bound at a district would silently become a district admin, so the binding itself is refused.
+ROLE_UNIT_LEVELS: dict[Role, frozenset[int]] = {
+    Role.STREET_ADMIN: frozenset({4}),
+    Role.DISTRICT_ADMIN: frozenset({3}),
+    Role.HANDLER: frozenset({4, 5}),
+}
+
 ROLE_LABELS: dict[Role, tuple[str, str]] = {
     Role.CITIZEN: ("市民", "Citizen"),
     Role.GRID_WORKER: ("网格员", "Grid worker"),

@@ -72,6 +72,12 @@ class UnitRename(BaseModel):
     name: str = Field(min_length=1, max_length=100)
 
 
+class DepartmentRename(BaseModel):
+    """A new name for a department."""
+
+    name: str = Field(min_length=1, max_length=100)
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a listing with the total count."""
 

@@ -29,11 +29,41 @@ from wenming.org.models import (
     UnitClosure,
     User,
 )
-from wenming.org.roles import Permission, Role
+from wenming.org.roles import (
+    DEPARTMENT_ROLES,
+    ROLE_UNIT_LEVELS,
+    UNBOUND_ROLES,
+    UNIT_OR_DEPARTMENT_ROLES,
+    Permission,
+    Role,
+)
 from wenming.org.scope import GRANTABLE_ROLES, Actor, require_on_department, require_on_unit
 
-_USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,30}$")
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,63}")
+_PHONE = re.compile(r"\+?[0-9][0-9 -]{4,30}")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+NAME_MAX_LENGTH = 100
+
+
+def clean_name(value: str, *, field: str = "name") -> str:
+    """A one-line name, trimmed; empty, over-long or control characters are refused by field.
+
+    PostgreSQL cannot store a NUL character and neither database should hold line breaks in a
+    name, so such input is an error naming the field rather than a failure at the database.
+    """
+    name = value.strip()
+    if not name:
+        raise InvalidInput(f"{field} must not be empty", field=field)
+    if len(name) > NAME_MAX_LENGTH:
+        raise InvalidInput(
+            f"{field} has {len(name)} characters; at most {NAME_MAX_LENGTH} are allowed",
+            field=field,
+        )
+    if _CONTROL_CHARACTERS.search(name):
+        raise InvalidInput(
+            f"{field} must be one line of text without control characters", field=field
+        )
+    return name
 
 
 def parse_kind(value: str) -> UnitKind:
@@ -78,11 +108,9 @@ async def create_unit(
 ) -> AdminUnit:
     """Add a unit under its parent and record its ancestry."""
     code = code.strip()
-    name = name.strip()
     if problem := unit_code_problem(code):
         raise InvalidInput(problem, field="code")
-    if not name:
-        raise InvalidInput("name must not be empty", field="name")
+    name = clean_name(name)
     if parent is None and UNIT_LEVEL[kind] != 1 and await session.scalar(select(AdminUnit.id)):
         raise InvalidInput(
             f"a {kind.value} needs a parent unit; only the top of the tree may have none",
@@ -123,11 +151,9 @@ async def create_department(
 ) -> Department:
     """Add a department owned by a unit, optionally under a parent department."""
     code = code.strip()
-    name = name.strip()
     if problem := department_code_problem(code):
         raise InvalidInput(problem, field="code")
-    if not name:
-        raise InvalidInput("name must not be empty", field="name")
+    name = clean_name(name)
     if parent is not None and parent.unit_id != unit.id:
         raise InvalidInput(
             f"department {code} must belong to the same unit as its parent {parent.code}",
@@ -173,7 +199,7 @@ async def _link_closure(
 
 def _check_username(username: str) -> str:
     name = username.strip().lower()
-    if not _USERNAME.match(name):
+    if not _USERNAME.fullmatch(name):
         raise InvalidInput(
             "username must be 2-64 characters: lowercase letters, digits, '.', '_' or '-', "
             "starting with a letter or digit",
@@ -204,7 +230,7 @@ async def create_user(
     name = _check_username(username)
     if password is not None:
         check_password(password)
-    if phone is not None and phone.strip() and not _PHONE.match(phone.strip()):
+    if phone is not None and phone.strip() and not _PHONE.fullmatch(phone.strip()):
         raise InvalidInput(
             "phone must contain digits only (spaces, '-' and a leading '+' allowed)", field="phone"
         )
@@ -212,7 +238,9 @@ async def create_user(
         raise Conflict(f"username {name!r} is taken; choose another", field="username")
     user = User(
         username=name,
-        display_name=display_name.strip() or name,
+        display_name=clean_name(display_name, field="display_name")
+        if display_name.strip()
+        else name,
         phone=phone.strip() if phone and phone.strip() else None,
         password_hash=hash_password(password) if password is not None else None,
         is_active=True,
@@ -225,22 +253,32 @@ async def create_user(
     return user
 
 
+_LEVEL_NAMES = {3: "a district", 4: "a street or town", 5: "a community or village"}
+
+
 def binding_problem(
     role: Role, unit: AdminUnit | None, department: Department | None
 ) -> str | None:
-    """Why a role cannot be bound this way, or None when it can."""
+    """Why a role cannot be bound this way, or None when it can.
+
+    A role binds to one administrative unit, except: a citizen needs no binding, and a handler
+    works for a department (or for a street or community office). Roles named after a level
+    (street admin, district admin) bind only at that level.
+    """
     if unit is not None and department is not None:
         return "bind a role to a unit or to a department, not both"
-    if role is Role.CITIZEN:
+    if role in UNBOUND_ROLES and department is None:
         return None
-    if role is Role.HANDLER:
-        if unit is None and department is None:
-            return "a handler must be bound to a department or to a street/community unit"
-        return None
-    if department is not None:
+    if department is not None and role not in DEPARTMENT_ROLES | UNIT_OR_DEPARTMENT_ROLES:
         return f"role {role.value} is bound to an administrative unit, not a department"
-    if unit is None:
+    if unit is None and department is None:
+        if role in UNIT_OR_DEPARTMENT_ROLES:
+            return f"a {role.value} must be bound to a department or to a street/community unit"
         return f"role {role.value} needs a unit (give its 12-digit code)"
+    levels = ROLE_UNIT_LEVELS.get(role)
+    if unit is not None and levels is not None and unit.level not in levels:
+        where = " or ".join(_LEVEL_NAMES[level] for level in sorted(levels))
+        return f"a {role.value} is bound to {where}; {unit.code} is a {unit.kind}"
     return None
 
 
@@ -285,10 +323,14 @@ async def resolve_binding(
     """The unit and/or department named by codes; unknown codes are errors naming the field."""
     unit = department = None
     if unit_code:
+        if problem := unit_code_problem(unit_code.strip()):
+            raise InvalidInput(problem, field="unit_code")
         unit = await unit_by_code(session, unit_code.strip())
         if unit is None:
             raise InvalidInput(f"no unit with code {unit_code}", field="unit_code")
     if department_code:
+        if problem := department_code_problem(department_code.strip()):
+            raise InvalidInput(problem, field="department_code")
         department = await department_by_code(session, department_code.strip())
         if department is None:
             raise InvalidInput(
@@ -310,13 +352,18 @@ async def create_user_as(
     department_code: str | None = None,
     phone: str | None = None,
 ) -> User:
-    """An admin creates a user with one role inside the admin's scope."""
-    unit, department = await resolve_binding(session, unit_code, department_code)
-    if problem := binding_problem(role, unit, department):
-        raise InvalidInput(problem, field="unit_code")
+    """An admin creates a user with one role inside the admin's scope.
+
+    Checked in this order: may the actor hand out this role at all (403), is the binding valid
+    (422), does it lie inside the part of the actor's scope that carries the granting role (403).
+    Only the grants that may hand out the role count, so no other role widens the reach.
+    """
     granting = [g for g in actor.grants if role in GRANTABLE_ROLES.get(g.role, frozenset())]
     if not granting:
         raise Forbidden(f"your roles may not create users with role {role.value}")
+    unit, department = await resolve_binding(session, unit_code, department_code)
+    if problem := binding_problem(role, unit, department):
+        raise InvalidInput(problem, field="unit_code")
     limited = Actor(actor.user_id, actor.username, actor.display_name, tuple(granting))
     if unit is not None:
         await require_on_unit(session, limited, Permission.MANAGE_PEOPLE, unit.id, unit.code)
@@ -344,9 +391,23 @@ async def rename_unit_as(
     if unit is None:
         raise NotFound(f"no unit with code {code}")
     await require_on_unit(session, actor, Permission.MANAGE_ORG, unit.id, unit.code)
-    if not name.strip():
-        raise InvalidInput("name must not be empty", field="name")
-    unit.name = name.strip()
+    unit.name = clean_name(name)
     unit.updated_at = now
     await session.flush()
     return unit
+
+
+async def rename_department_as(
+    session: AsyncSession, actor: Actor, code: str, name: str, now: datetime
+) -> Department:
+    """An admin renames a department inside their scope."""
+    department = await department_by_code(session, code)
+    if department is None:
+        raise NotFound(f"no department with code {code}")
+    await require_on_department(
+        session, actor, Permission.MANAGE_ORG, department.id, department.code
+    )
+    department.name = clean_name(name)
+    department.updated_at = now
+    await session.flush()
+    return department

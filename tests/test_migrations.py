@@ -1,0 +1,83 @@
+"""The migrations build the schema of the models from nothing, take it away again, and build it
+once more, on both databases, each in a throw-away database of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from tests.conftest import BACKENDS
+from tests.core.scratch import scratch_database
+from wenming.core.db import sync_url
+from wenming.core.migrate import downgrade, upgrade
+from wenming.models import Base
+
+MODEL_TABLES = {
+    "admin_unit",
+    "unit_closure",
+    "department",
+    "department_closure",
+    "app_user",
+    "role_assignment",
+    "auth_session",
+    "api_key",
+    "login_throttle",
+}
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database: a fresh SQLite file, or a temporary PostgreSQL database."""
+    with scratch_database(request.param, "mig", tmp_path) as url:
+        yield url
+
+
+def tables_and_version(url: str) -> tuple[set[str], list[str]]:
+    """The tables of a database and the revisions Alembic has recorded in it."""
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            versions = (
+                [row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))]
+                if "alembic_version" in tables
+                else []
+            )
+        return tables - {"alembic_version"}, versions
+    finally:
+        engine.dispose()
+
+
+def schema_differences(url: str) -> list[object]:
+    """What Alembic's autogenerate would change to make the database match the models."""
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            return list(compare_metadata(context, Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade(empty_database: str) -> None:
+    assert tables_and_version(empty_database) == (set(), [])
+
+    upgrade(empty_database)
+    assert tables_and_version(empty_database) == (MODEL_TABLES, ["0001"])
+    assert schema_differences(empty_database) == []
+
+    downgrade(empty_database, "base")
+    assert tables_and_version(empty_database) == (set(), [])
+
+    upgrade(empty_database)
+    assert tables_and_version(empty_database) == (MODEL_TABLES, ["0001"])
+    assert schema_differences(empty_database) == []
+
+
+def test_every_model_table_is_migrated() -> None:
+    assert set(Base.metadata.tables) == MODEL_TABLES
