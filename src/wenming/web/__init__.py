@@ -1,9 +1,24 @@
-"""Server-rendered pages."""
+"""Server-rendered pages: templates, own static assets, translations and browser security."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from wenming import i18n
 
 
 def install(app: FastAPI) -> None:
     """Mount static files and page routes on the app."""
+    from wenming.web import account, auth, home, org
+    from wenming.web.errors import install_error_pages
+    from wenming.web.headers import SecurityHeaders
+    from wenming.web.rendering import STATIC_DIR, STATIC_PREFIX, environment
+
+    for language in i18n.load_all():
+        environment(language)
+    install_error_pages(app)
+    app.add_middleware(SecurityHeaders)
+    app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (auth, home, org, account):
+        app.include_router(module.router)

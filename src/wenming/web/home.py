@@ -1,0 +1,232 @@
+"""The home page: per role, what the person holds, what they can see and what they can do next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wenming.core.deps import DbSession
+from wenming.org import repository
+from wenming.org.models import AdminUnit, Department, RoleAssignment
+from wenming.org.roles import Permission, Role
+from wenming.org.scope import Actor
+from wenming.web.deps import PageActor
+from wenming.web.rendering import N_, has_permission, may_create_users, primary_role, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class HomeText:
+    """The words of one role's home page (msgids, translated when shown)."""
+
+    heading: str
+    intro: str
+    coming: str
+
+
+HOME_TEXT: dict[Role | None, HomeText] = {
+    Role.CITIZEN: HomeText(
+        N_("Citizen services"),
+        N_("You are signed in as a registered citizen of the district."),
+        N_(
+            "Coming next: report a problem with a photo and its location from your phone, "
+            "follow its progress and rate the fix."
+        ),
+    ),
+    Role.GRID_WORKER: HomeText(
+        N_("Grid worker desk"),
+        N_("You patrol the grids of your community and report what you find."),
+        N_(
+            "Coming next: report problems on patrol, verify fixes on site and check "
+            "storefront duties."
+        ),
+    ),
+    Role.INTAKE: HomeText(
+        N_("Intake desk"),
+        N_("You review the reports that come in for your territory."),
+        N_("Coming next: file or reject incoming reports and close verified cases."),
+    ),
+    Role.DISPATCHER: HomeText(
+        N_("Dispatch desk"),
+        N_("You send filed cases to the unit responsible for them."),
+        N_("Coming next: dispatch filed cases and handle returns and extension requests."),
+    ),
+    Role.HANDLER: HomeText(
+        N_("Responsible unit desk"),
+        N_("You fix the problems assigned to your unit within the time limit."),
+        N_("Coming next: receive dispatched cases, fix them and report back with photos."),
+    ),
+    Role.STREET_ADMIN: HomeText(
+        N_("Street administration"),
+        N_("You oversee your street or town and everything beneath it, and manage its people."),
+        N_("Coming next: self-inspection and dashboards for your territory."),
+    ),
+    Role.DISTRICT_ADMIN: HomeText(
+        N_("District command centre"),
+        N_("You see the whole district: its streets, communities, departments and people."),
+        N_(
+            "Coming next: district dashboards, supervision of overdue cases and evaluation results."
+        ),
+    ),
+    Role.EVALUATOR: HomeText(
+        N_("Evaluation desk"),
+        N_("You take part in the evaluation rounds of the civilized-city campaign."),
+        N_(
+            "Coming next: evaluation rounds that sample inspection points, score them and "
+            "rank them by category."
+        ),
+    ),
+    Role.SYS_ADMIN: HomeText(
+        N_("System administration"),
+        N_("You maintain the organisation tree, the departments, the users and their roles."),
+        N_("Coming next: grids, case categories, time limits and working calendars."),
+    ),
+    None: HomeText(
+        N_("Your account"),
+        N_("Your account holds no role yet. Ask an administrator to assign one."),
+        "",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One of the signed-in person's roles and the place it applies to."""
+
+    role: Role
+    place_name: str | None
+    place_code: str | None
+    unit_kind: str | None
+    is_department: bool
+
+
+@dataclass(frozen=True)
+class ActionCard:
+    """A link to a page that exists now, with what it is for (msgids)."""
+
+    href: str
+    title: str
+    description: str
+
+
+async def own_assignments(session: AsyncSession, actor: Actor) -> list[Assignment]:
+    """The actor's own role assignments with the names of their units or departments."""
+    rows = await session.execute(
+        select(
+            RoleAssignment.role,
+            AdminUnit.name,
+            AdminUnit.code,
+            AdminUnit.kind,
+            Department.name,
+            Department.code,
+        )
+        .outerjoin(AdminUnit, RoleAssignment.unit_id == AdminUnit.id)
+        .outerjoin(Department, RoleAssignment.department_id == Department.id)
+        .where(RoleAssignment.user_id == actor.user_id)
+        .order_by(RoleAssignment.id)
+    )
+    return [
+        Assignment(
+            role=Role(role),
+            place_name=unit_name or department_name,
+            place_code=unit_code or department_code,
+            unit_kind=unit_kind,
+            is_department=department_name is not None,
+        )
+        for role, unit_name, unit_code, unit_kind, department_name, department_code in rows
+    ]
+
+
+def action_cards(actor: Actor, counts: dict[str, int]) -> list[ActionCard]:
+    """The pages this actor can use today, most useful first; lists with nothing in them are left
+    out (a handler of a department sees no administrative unit, for example)."""
+    cards: list[ActionCard] = []
+    if may_create_users(actor):
+        cards.append(
+            ActionCard(
+                "/org/people/new",
+                N_("Create a user"),
+                N_("Add a person with a role you may grant, inside your territory."),
+            )
+        )
+    if counts.get("/org/people"):
+        cards.append(
+            ActionCard(
+                "/org/people",
+                N_("People"),
+                N_(
+                    "The people of your territory; phone numbers are masked unless you manage them."
+                ),
+            )
+        )
+    if counts.get("/org/units"):
+        cards.append(
+            ActionCard(
+                "/org/units",
+                N_("Administrative units"),
+                N_("The tree of streets, towns, communities and villages you can see."),
+            )
+        )
+    if counts.get("/org/departments"):
+        cards.append(
+            ActionCard(
+                "/org/departments",
+                N_("Departments"),
+                N_("The functional departments you can see."),
+            )
+        )
+    if actor.roles - {Role.CITIZEN}:
+        cards.append(
+            ActionCard(
+                "/account/api-keys",
+                N_("My API keys"),
+                N_("Keys for programs that act as you; each is shown once and stored hashed."),
+            )
+        )
+        cards.append(
+            ActionCard(
+                "/docs",
+                N_("API documentation"),
+                N_("The interactive OpenAPI documentation of the platform."),
+            )
+        )
+    return cards
+
+
+async def scope_summary(session: AsyncSession, actor: Actor) -> list[tuple[str, int, str]]:
+    """How much the actor can see: (label msgid, count, page) per kind of record, leaving out
+    the kinds the actor sees none of."""
+    summary: list[tuple[str, int, str]] = []
+    if has_permission(actor, Permission.READ_ORG):
+        units = await repository.list_units(session, actor)
+        departments = await repository.list_departments(session, actor)
+        summary.append((N_("Units"), len(units), "/org/units"))
+        summary.append((N_("Departments"), len(departments), "/org/departments"))
+    if has_permission(actor, Permission.READ_PEOPLE):
+        _, total = await repository.list_users(session, actor, limit=1)
+        summary.append((N_("People"), total, "/org/people"))
+    return [entry for entry in summary if entry[1] > 0]
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
+    """The signed-in person's home page, shaped by their broadest role."""
+    assert actor.user_id is not None
+    role = primary_role(actor)
+    me = await repository.get_user(session, actor, actor.user_id)
+    summary = await scope_summary(session, actor)
+    context: dict[str, Any] = {
+        "role": role,
+        "text": HOME_TEXT[role],
+        "me": me,
+        "assignments": await own_assignments(session, actor),
+        "summary": summary,
+        "cards": action_cards(actor, {page: count for _label, count, page in summary}),
+    }
+    return render(request, "home.html", context, actor=actor)
