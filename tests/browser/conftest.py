@@ -89,7 +89,7 @@ def _in_thread(function: object, *args: object) -> list[DemoLogin]:
     return results[0]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     """Migrate a new SQLite file, seed the demo, and serve it on a free local port."""
     data_dir = tmp_path_factory.mktemp("browser-demo")
@@ -116,16 +116,16 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
         listener.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
-    """The Playwright driver, once per run."""
+    """The Playwright driver, once for the browser tests; its event loop ends with them."""
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
-    """One headless Chromium for the whole run; a missing Chromium fails with what to do."""
+    """One headless Chromium for the browser tests; a missing Chromium fails with what to do."""
     if not CHROMIUM.exists():
         where = "CI" if IN_CI else "this machine"
         pytest.fail(

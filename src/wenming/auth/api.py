@@ -7,11 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from wenming.auth import service
 from wenming.auth.deps import SignedInActor
-from wenming.auth.models import ApiKey
 from wenming.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, MeOut, TokenOut
 from wenming.core.deps import AppClock, AppSettings, DbSession, RowId, bearer_token
 from wenming.core.problems import problem_response
@@ -94,9 +92,8 @@ async def create_api_key(
 @router.get("/api-keys", response_model=list[ApiKeyOut], summary="List your API keys")
 async def list_api_keys(session: DbSession, actor: SignedInActor) -> list[ApiKeyOut]:
     """Your keys, without their secrets."""
-    rows = await session.scalars(
-        select(ApiKey).where(ApiKey.user_id == actor.user_id).order_by(ApiKey.id)
-    )
+    assert actor.user_id is not None
+    rows = await service.list_api_keys(session, actor.user_id)
     return [
         ApiKeyOut(
             id=r.id,

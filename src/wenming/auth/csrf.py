@@ -72,10 +72,12 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 def verify(request: Request) -> None:
     """Check a cookie-authenticated write that is not a form post: the header must carry the token.
 
-    Form posts are checked by ``wenming.web.forms.csrf_form`` once the body is parsed; every page
-    route that accepts a POST declares it (a test walks the routes to make sure).
+    Form posts to pages are checked by ``wenming.web.forms.csrf_form`` once the body is parsed;
+    every page route that accepts a POST declares it (a test walks the routes to make sure). The
+    API never takes that exemption: a cookie-authenticated API write always needs the header.
     """
-    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+    is_page = not request.url.path.startswith("/api/")
+    if is_page and request.headers.get("content-type", "").startswith(FORM_TYPES):
         return
     if not check(request, request.headers.get(CSRF_HEADER)):
         raise CsrfFailed(

@@ -251,6 +251,14 @@ async def user_for_api_key(
     return row.user_id
 
 
+async def list_api_keys(session: AsyncSession, user_id: int) -> list[ApiKey]:
+    """A user's API keys, oldest first (their secrets are not stored, so none is shown)."""
+    rows = await session.scalars(
+        select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id)
+    )
+    return list(rows.all())
+
+
 async def revoke_api_key(session: AsyncSession, user_id: int, key_id: int, now: datetime) -> None:
     """Revoke one of a user's API keys."""
     row = await session.get(ApiKey, key_id)

@@ -13,7 +13,7 @@ from wenming.core.security import mask_phone
 from wenming.org.codes import UnitKind
 from wenming.org.models import AdminUnit, Department, RoleAssignment, User
 from wenming.org.roles import Permission, Role
-from wenming.org.schemas import DepartmentOut, RoleOut, UnitOut, UserOut
+from wenming.org.schemas import AssignmentOut, DepartmentOut, RoleOut, UnitOut, UserOut
 from wenming.org.scope import (
     Actor,
     require_on_department,
@@ -40,6 +40,24 @@ async def list_units(
         query = query.where(parent.code == under)
     rows = await session.execute(query)
     return [_unit_out(unit, parent_code) for unit, parent_code in rows]
+
+
+async def count_units(session: AsyncSession, actor: Actor) -> int:
+    """How many units the actor may read."""
+    query = (
+        select(func.count()).select_from(AdminUnit).where(AdminUnit.id.in_(visible_units(actor)))
+    )
+    return await session.scalar(query) or 0
+
+
+async def count_departments(session: AsyncSession, actor: Actor) -> int:
+    """How many departments the actor may read."""
+    query = (
+        select(func.count())
+        .select_from(Department)
+        .where(Department.id.in_(visible_departments(actor)))
+    )
+    return await session.scalar(query) or 0
 
 
 async def get_unit(session: AsyncSession, actor: Actor, code: str) -> UnitOut:
@@ -205,3 +223,31 @@ def _unit_out(unit: AdminUnit, parent_code: str | None) -> UnitOut:
         parent_code=parent_code,
         synthetic=unit.synthetic,
     )
+
+
+async def own_assignments(session: AsyncSession, actor: Actor) -> list[AssignmentOut]:
+    """The actor's own role assignments with the names of their units or departments."""
+    rows = await session.execute(
+        select(
+            RoleAssignment.role,
+            AdminUnit.name,
+            AdminUnit.code,
+            AdminUnit.kind,
+            Department.name,
+            Department.code,
+        )
+        .outerjoin(AdminUnit, RoleAssignment.unit_id == AdminUnit.id)
+        .outerjoin(Department, RoleAssignment.department_id == Department.id)
+        .where(RoleAssignment.user_id == actor.user_id)
+        .order_by(RoleAssignment.id)
+    )
+    return [
+        AssignmentOut(
+            role=Role(role),
+            place_name=unit_name or department_name,
+            place_code=unit_code or department_code,
+            unit_kind=UnitKind(unit_kind) if unit_kind else None,
+            is_department=department_name is not None,
+        )
+        for role, unit_name, unit_code, unit_kind, department_name, department_code in rows
+    ]

@@ -41,6 +41,16 @@ class RoleOut(BaseModel):
     department_code: str | None = None
 
 
+class AssignmentOut(BaseModel):
+    """One of a person's roles with the name and code of the place it applies to."""
+
+    role: Role
+    place_name: str | None
+    place_code: str | None
+    unit_kind: UnitKind | None
+    is_department: bool
+
+
 class UserOut(BaseModel):
     """A user as the API shows it; the phone is masked unless the viewer may see contacts."""
 

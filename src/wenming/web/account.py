@@ -6,10 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from wenming.auth import service as auth_service
-from wenming.auth.models import ApiKey
 from wenming.core.deps import MAX_ROW_ID, AppClock, DbSession, RowId
 from wenming.core.errors import InvalidInput
 from wenming.org.models import User
@@ -36,13 +34,8 @@ async def _keys_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     """The list of the person's keys with the form to create one."""
-    keys = list(
-        (
-            await session.scalars(
-                select(ApiKey).where(ApiKey.user_id == actor.user_id).order_by(ApiKey.id.desc())
-            )
-        ).all()
-    )
+    assert actor.user_id is not None
+    keys = list(reversed(await auth_service.list_api_keys(session, actor.user_id)))
     context: dict[str, Any] = {
         "keys": keys,
         "new_key": new_key,

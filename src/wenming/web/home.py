@@ -7,12 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wenming.core.deps import DbSession
 from wenming.org import repository
-from wenming.org.models import AdminUnit, Department, RoleAssignment
 from wenming.org.roles import Permission, Role
 from wenming.org.scope import Actor
 from wenming.web.deps import PageActor
@@ -96,51 +94,12 @@ HOME_TEXT: dict[Role | None, HomeText] = {
 
 
 @dataclass(frozen=True)
-class Assignment:
-    """One of the signed-in person's roles and the place it applies to."""
-
-    role: Role
-    place_name: str | None
-    place_code: str | None
-    unit_kind: str | None
-    is_department: bool
-
-
-@dataclass(frozen=True)
 class ActionCard:
     """A link to a page that exists now, with what it is for (msgids)."""
 
     href: str
     title: str
     description: str
-
-
-async def own_assignments(session: AsyncSession, actor: Actor) -> list[Assignment]:
-    """The actor's own role assignments with the names of their units or departments."""
-    rows = await session.execute(
-        select(
-            RoleAssignment.role,
-            AdminUnit.name,
-            AdminUnit.code,
-            AdminUnit.kind,
-            Department.name,
-            Department.code,
-        )
-        .outerjoin(AdminUnit, RoleAssignment.unit_id == AdminUnit.id)
-        .outerjoin(Department, RoleAssignment.department_id == Department.id)
-        .where(RoleAssignment.user_id == actor.user_id)
-        .order_by(RoleAssignment.id)
-    )
-    return [
-        Assignment(
-            role=Role(role),
-            place_name=unit_name or department_name,
-            place_code=unit_code or department_code,
-            unit_kind=unit_kind,
-            is_department=department_name is not None,
-        )
-        for role, unit_name, unit_code, unit_kind, department_name, department_code in rows
-    ]
 
 
 def action_cards(actor: Actor, counts: dict[str, int]) -> list[ActionCard]:
@@ -204,10 +163,10 @@ async def scope_summary(session: AsyncSession, actor: Actor) -> list[tuple[str, 
     the kinds the actor sees none of."""
     summary: list[tuple[str, int, str]] = []
     if has_permission(actor, Permission.READ_ORG):
-        units = await repository.list_units(session, actor)
-        departments = await repository.list_departments(session, actor)
-        summary.append((N_("Units"), len(units), "/org/units"))
-        summary.append((N_("Departments"), len(departments), "/org/departments"))
+        units = await repository.count_units(session, actor)
+        departments = await repository.count_departments(session, actor)
+        summary.append((N_("Units"), units, "/org/units"))
+        summary.append((N_("Departments"), departments, "/org/departments"))
     if has_permission(actor, Permission.READ_PEOPLE):
         _, total = await repository.list_users(session, actor, limit=1)
         summary.append((N_("People"), total, "/org/people"))
@@ -225,7 +184,7 @@ async def home(request: Request, session: DbSession, actor: PageActor) -> HTMLRe
         "role": role,
         "text": HOME_TEXT[role],
         "me": me,
-        "assignments": await own_assignments(session, actor),
+        "assignments": await repository.own_assignments(session, actor),
         "summary": summary,
         "cards": action_cards(actor, {page: count for _label, count, page in summary}),
     }

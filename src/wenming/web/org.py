@@ -16,6 +16,7 @@ from wenming.core.errors import Conflict, Forbidden, OutOfScope, WenmingError
 from wenming.core.security import MIN_PASSWORD_LENGTH, constant_time_equal, sign
 from wenming.org import repository
 from wenming.org import service as org_service
+from wenming.org.codes import UNIT_CODE_PATTERN
 from wenming.org.models import User
 from wenming.org.roles import ROLE_UNIT_LEVELS, Role
 from wenming.org.schemas import DepartmentOut, UnitOut, UserOut
@@ -115,7 +116,7 @@ async def people_page(
     session: DbSession,
     actor: PageActor,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    unit: Annotated[str | None, Query(max_length=12)] = None,
+    unit: Annotated[str | None, Query(pattern=UNIT_CODE_PATTERN)] = None,
     created: Annotated[str | None, Query(max_length=80)] = None,
 ) -> HTMLResponse:
     """The people the person may see, a page at a time; phones masked unless they manage them."""
