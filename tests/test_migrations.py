@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from tests.conftest import BACKENDS
 from tests.core.scratch import scratch_database
 from wenming.core.db import sync_url
-from wenming.core.migrate import downgrade, upgrade
+from wenming.core.migrate import alembic_config, downgrade, upgrade
 from wenming.models import Base
 
 MODEL_TABLES = {
@@ -27,7 +28,15 @@ MODEL_TABLES = {
     "auth_session",
     "api_key",
     "login_throttle",
+    "geo_boundary",
+    "geo_grid",
+    "geo_grid_worker",
+    "geo_location_type",
+    "geo_point",
+    "geo_component",
+    "geo_spatial_version",
 }
+HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -68,14 +77,14 @@ def test_upgrade_downgrade_upgrade(empty_database: str) -> None:
     assert tables_and_version(empty_database) == (set(), [])
 
     upgrade(empty_database)
-    assert tables_and_version(empty_database) == (MODEL_TABLES, ["0001"])
+    assert tables_and_version(empty_database) == (MODEL_TABLES, [HEAD])
     assert schema_differences(empty_database) == []
 
     downgrade(empty_database, "base")
     assert tables_and_version(empty_database) == (set(), [])
 
     upgrade(empty_database)
-    assert tables_and_version(empty_database) == (MODEL_TABLES, ["0001"])
+    assert tables_and_version(empty_database) == (MODEL_TABLES, [HEAD])
     assert schema_differences(empty_database) == []
 
 

@@ -1,0 +1,1 @@
+"""Geography: boundaries, grids, inspection points, components, lookup, coordinate systems."""
