@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +54,14 @@ class Settings(BaseSettings):
         default=10, ge=2, description="failed sign-ins after which the username is locked"
     )
     login_lock_minutes: int = Field(default=15, ge=1)
+    map_tiles: str | None = Field(
+        default=None,
+        description="XYZ/WMTS tile URL template for maps (e.g. 天地图 with its key, or an intranet "
+        "tile server); empty draws boundaries and markers on a plain background",
+    )
+    map_tiles_crs: Literal["wgs84", "gcj02"] = Field(
+        default="wgs84", description="coordinate system of the tile source (GCJ-02 for Amap-style)"
+    )
 
     @model_validator(mode="after")
     def _production_needs_real_secret(self) -> Settings:
