@@ -1,12 +1,13 @@
 """Database engines and sessions for SQLite (embedded) and PostgreSQL (scale).
 
-The request path is fully asynchronous (aiosqlite / psycopg async): no request holds a thread
-while it waits for the database, so sessions never queue in the threadpool. See
+The request path is asynchronous (aiosqlite / psycopg async): no request holds a threadpool
+thread while it waits for the database, and SQLite writers queue in arrival order. See
 docs/performance.md for the measurement behind this choice.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -127,6 +128,10 @@ class Database:
         self.write_sessions = async_sessionmaker(
             self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
+        # SQLite admits one writer at a time. Queueing this process's writers here, instead of
+        # letting each take a pooled connection and spin in SQLite's busy handler while the
+        # holder waits for its turn on the event loop, keeps the write lock's hold time short.
+        self._sqlite_writers = asyncio.Lock() if self.backend == "sqlite" else None
 
     @property
     def backend(self) -> str:
@@ -136,6 +141,10 @@ class Database:
     @asynccontextmanager
     async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
         """The edge's unit of work: commit on success, roll back on any error."""
+        if write and self._sqlite_writers is not None:
+            async with self._sqlite_writers, self.write_sessions() as session, session.begin():
+                yield session
+            return
         factory = self.write_sessions if write else self.read_sessions
         async with factory() as session, session.begin():
             yield session

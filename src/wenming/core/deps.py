@@ -21,14 +21,14 @@ MAX_ROW_ID = 2_147_483_647
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="numeric id")]
 
 
-def get_settings_dep(request: Request) -> Settings:
-    """The settings the app was created with."""
+async def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with (async: no threadpool trip per request)."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_clock(request: Request) -> Clock:
-    """The app's clock (frozen in tests)."""
+async def get_clock(request: Request) -> Clock:
+    """The app's clock (frozen in tests); async so that it costs no threadpool trip."""
     clock: Clock = request.app.state.clock
     return clock
 
