@@ -65,11 +65,15 @@ def create_app(
     problems.install(app)
 
     from wenming.auth.api import router as auth_router
+    from wenming.geo.api import router as geo_router
+    from wenming.geo.lookup_api import router as geo_lookup_router
     from wenming.org.api import router as org_router
     from wenming.web import install as install_web
 
     app.include_router(auth_router)
     app.include_router(org_router)
+    app.include_router(geo_lookup_router)
+    app.include_router(geo_router)
     install_web(app)
 
     @app.get("/healthz", tags=["operations"], summary="Process and database health")

@@ -25,6 +25,10 @@ EXPECTED_COMMANDS = {
     ("user", "apikey"),
     ("org",),
     ("org", "import"),
+    ("geo",),
+    ("geo", "import"),
+    ("geo", "export"),
+    ("geo", "grid-generate"),
 }
 
 

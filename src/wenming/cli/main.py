@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from wenming import __version__
-from wenming.cli import db, demo, org, serve, user
+from wenming.cli import db, demo, geo, org, serve, user
 from wenming.cli.common import new_app
 
 app = new_app(
@@ -18,6 +18,7 @@ app = new_app(
 app.add_typer(db.app, name="db")
 app.add_typer(user.app, name="user")
 app.add_typer(org.app, name="org")
+app.add_typer(geo.app, name="geo")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 

@@ -60,6 +60,8 @@ def from_local_metric(geometry: BaseGeometry, origin_lat: float) -> BaseGeometry
 
 def area_m2(geometry: BaseGeometry) -> float:
     """The area of a lon/lat geometry in square metres."""
+    if geometry.is_empty:
+        return 0.0
     return float(local_metric(geometry).area)
 
 
