@@ -25,9 +25,14 @@ LOGIN_TABLE = """\
 """  # noqa: E501 - the table as printed
 SYNTHETIC_NOTE = (
     "Real: the codes of 辽宁省 > 盘锦市 > 大洼区 and its 16 townships (2022 statistical codes). "
-    "Synthetic (示例): every community, village, department, person and phone number."
+    "Synthetic (示例): every community, village, department, person, phone number and every "
+    "boundary, grid, point and component."
 )
-COUNTS = "The database holds 57 units, 8 departments and 17 people."
+COUNTS = (
+    "The database holds 57 units, 8 departments and 17 people.\n"
+    "Geography (synthetic 示例): 16 streets/towns, 38 communities/villages, 721 grids, "
+    "206 inspection points, 1000 components."
+)
 NOT_SERVING = "Not serving (--no-serve). Start it with `wenming demo` or `wenming serve`."
 TREE_CSV = (
     "code,name,kind,parent_code\n"
@@ -58,6 +63,7 @@ def test_demo_seeds_once_and_a_second_run_reuses_the_data(cli_any: Cli) -> None:
         f"{COUNTS}\n{SYNTHETIC_NOTE}\n\n{LOGIN_TABLE}\n{NOT_SERVING}\n"
     )
     assert (cli_any.count("admin_unit"), cli_any.count("app_user")) == (57, 17)
+    assert (cli_any.count("geo_grid"), cli_any.count("geo_component")) == (721, 1000)
 
 
 def test_reset_deletes_the_demo_database_and_seeds_again(demo_cli: Cli) -> None:
@@ -71,7 +77,7 @@ def test_reset_deletes_the_demo_database_and_seeds_again(demo_cli: Cli) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == f"Deleted the demo database {database}."
-    assert lines[4:6] == ["Seeded the demo district 大洼区 (211104).", COUNTS]
+    assert lines[4:7] == ["Seeded the demo district 大洼区 (211104).", *COUNTS.splitlines()]
     assert demo_cli.count("app_user") == 17
     assert demo_cli.scalar("SELECT count(*) FROM app_user WHERE username = 'extra'") == 0
 

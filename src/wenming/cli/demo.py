@@ -19,6 +19,7 @@ from wenming.cli.serve import HostOption, PortOption, run_server
 from wenming.core.clock import SystemClock
 from wenming.core.config import Environment, Settings
 from wenming.core.db import is_sqlite
+from wenming.demo.geo_seed import GeoSeedSummary, seed_demo_geography
 from wenming.demo.seed import SEEDED_MARKER, DemoLogin, is_seeded, seed_demo
 from wenming.org.models import AdminUnit, Department, User
 from wenming.org.roles import ROLE_LABELS
@@ -35,12 +36,15 @@ class SeedOutcome:
     units: int
     departments: int
     people: int
+    geography: GeoSeedSummary
 
 
 async def seed(session: AsyncSession) -> SeedOutcome:
     """Seed the demo district unless it is there already, and count what the database holds."""
     reused = await is_seeded(session)
-    logins = await seed_demo(session, SystemClock().now())
+    now = SystemClock().now()
+    logins = await seed_demo(session, now)
+    geography = await seed_demo_geography(session, now)
 
     async def count(model: type[AdminUnit] | type[Department] | type[User]) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
@@ -51,6 +55,7 @@ async def seed(session: AsyncSession) -> SeedOutcome:
         units=await count(AdminUnit),
         departments=await count(Department),
         people=await count(User),
+        geography=geography,
     )
 
 
@@ -168,9 +173,16 @@ def demo(
         f"The database holds {outcome.units} units, {outcome.departments} departments and "
         f"{outcome.people} people."
     )
+    geography = outcome.geography
+    typer.echo(
+        f"Geography (synthetic 示例): {geography.streets} streets/towns, "
+        f"{geography.communities} communities/villages, {geography.grids} grids, "
+        f"{geography.points} inspection points, {geography.components} components."
+    )
     typer.echo(
         "Real: the codes of 辽宁省 > 盘锦市 > 大洼区 and its 16 townships (2022 statistical "
-        "codes). Synthetic (示例): every community, village, department, person and phone number."
+        "codes). Synthetic (示例): every community, village, department, person, phone number and "
+        "every boundary, grid, point and component."
     )
     typer.echo("")
     print_logins(outcome.logins)

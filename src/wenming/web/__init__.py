@@ -11,6 +11,7 @@ from wenming import i18n
 def install(app: FastAPI) -> None:
     """Mount static files and page routes on the app."""
     from wenming.web import account, auth, home, org
+    from wenming.web import map as map_page
     from wenming.web.errors import install_error_pages
     from wenming.web.headers import SecurityHeaders
     from wenming.web.rendering import STATIC_DIR, STATIC_PREFIX, environment
@@ -19,6 +20,7 @@ def install(app: FastAPI) -> None:
         environment(language)
     install_error_pages(app)
     app.add_middleware(SecurityHeaders)
+    map_page.install(app)  # before /static, which would otherwise answer for Leaflet's files
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, home, org, account):
         app.include_router(module.router)

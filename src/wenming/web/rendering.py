@@ -145,6 +145,7 @@ def navigation(actor: Actor | None) -> list[tuple[str, str]]:
         return []
     links = [("/", N_("Home"))]
     if has_permission(actor, Permission.READ_ORG):
+        links.append(("/map", N_("Map")))
         links.append(("/org/units", N_("Units")))
         links.append(("/org/departments", N_("Departments")))
     if has_permission(actor, Permission.READ_PEOPLE):
