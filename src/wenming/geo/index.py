@@ -563,13 +563,14 @@ class GridIndex:
         """
         if self.size == 0 or not (math.isfinite(lon) and math.isfinite(lat)):
             return None
+        covering = self.locate_point(lon, lat)
+        if covering is not None:
+            return covering, 0.0
         (lon0, lat0), (kx, ky) = self._metric_origin, self._metric_scale
         probe = Point((lon - lon0) * kx, (lat - lat0) * ky)
         ranks = self._metric_tree.query_nearest(probe, all_matches=True)
         rank = int(np.min(ranks))
         grid_id = self._id_list[rank]
-        if shapely.intersects_xy(self._geometries[rank], lon, lat):
-            return grid_id, 0.0
         line = shapely.shortest_line(self._metric_geometries[rank], probe)
         near_x, near_y = shapely.get_coordinates(line)[0]
         return grid_id, distance_m(lon, lat, near_x / kx + lon0, near_y / ky + lat0)

@@ -1,0 +1,270 @@
+"""Point lookup as a service: grid and units of a point in any coordinate system, the outside-grids
+problem with the nearest grid, names read fresh, bulk lookups."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import numpy as np
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.factories.geo import COMMUNITY_BOXES, create_boundaries, create_grids, lonlat
+from tests.factories.org import Tree, create_tree
+from wenming.geo.crs import Crs, from_wgs84
+from wenming.geo.geometry import distance_m
+from wenming.geo.index import GridIndexCache
+from wenming.geo.lookup import (
+    Location,
+    OutsideGrids,
+    Place,
+    SharedReads,
+    locate,
+    locate_many,
+    shared_reads_for,
+)
+
+DISTRICT = Place("211104000000", "大洼区")
+STREET = Place("211104004000", "大洼街道")
+COMMUNITY = Place("211104004001", "测试一社区")
+
+
+async def geography(session: AsyncSession, *community_codes: str) -> Tree:
+    """The standard tree with boundaries and the grids of the given communities."""
+    tree = await create_tree(session)
+    await create_boundaries(session, tree)
+    await create_grids(session, *(community_codes or tuple(COMMUNITY_BOXES)))
+    return tree
+
+
+async def test_a_wgs84_point_gets_its_grid_and_every_unit_above(session: AsyncSession) -> None:
+    await geography(session)
+    lon, lat = lonlat(150, 50)
+    found = await locate(session, lon, lat, cache=GridIndexCache())
+    assert found == Location(
+        crs=Crs.WGS84,
+        lon=lon,
+        lat=lat,
+        wgs84_lon=lon,
+        wgs84_lat=lat,
+        grid_id=found.grid_id,
+        grid_code="211104004001002",
+        community=COMMUNITY,
+        street=STREET,
+        district=DISTRICT,
+    )
+
+
+@pytest.mark.parametrize("system", [Crs.GCJ02, Crs.BD09])
+async def test_points_from_amap_and_baidu_are_converted_first(
+    session: AsyncSession, system: Crs
+) -> None:
+    await geography(session)
+    wgs_lon, wgs_lat = lonlat(1150, -50)
+    lon, lat = from_wgs84(wgs_lon, wgs_lat, system)
+    assert distance_m(lon, lat, wgs_lon, wgs_lat) > 400  # read as WGS-84 it would miss
+    found = await locate(session, lon, lat, system, cache=GridIndexCache())
+    assert found.grid_code == "211104005001008"
+    assert (found.crs, found.lon, found.lat) == (system, lon, lat)
+    assert abs(found.wgs84_lon - wgs_lon) < 1e-9
+    assert abs(found.wgs84_lat - wgs_lat) < 1e-9
+    assert found.community == Place("211104005001", "测试三社区")
+    assert found.street == Place("211104005000", "田家街道")
+    assert found.district == DISTRICT
+
+
+async def test_a_point_on_the_edge_between_communities_goes_to_the_lower_code(
+    session: AsyncSession,
+) -> None:
+    await geography(session)
+    cache = GridIndexCache()
+    for _ in range(3):
+        found = await locate(session, *lonlat(400, 50), cache=cache)
+        assert found.grid_code == "211104004001004"
+    corner = await locate(session, *lonlat(800, 0), cache=cache)
+    assert corner.grid_code == "211104004002004"
+
+
+async def test_outside_every_grid_names_the_nearest_grid_and_distance(
+    session: AsyncSession,
+) -> None:
+    await geography(session)
+    lon, lat = lonlat(1260, 30)
+    with pytest.raises(OutsideGrids) as raised:
+        await locate(session, lon, lat, cache=GridIndexCache())
+    edge_lon, edge_lat = lonlat(1200, 30)
+    metres = round(distance_m(lon, lat, edge_lon, edge_lat), 1)
+    assert 59.9 <= metres <= 60.1
+    problem = raised.value.problem()
+    assert problem == {
+        "type": "/problems/outside-grids",
+        "title": "Outside every grid",
+        "status": 404,
+        "detail": f"No grid covers the point lon {lon:.7f}, lat {lat:.7f} (WGS-84). "
+        f"The nearest grid is 211104005001004, {metres:.1f} m away.",
+        "wgs84": {"lon": lon, "lat": lat},
+        "nearest_grid": {"code": "211104005001004", "distance_m": metres},
+    }
+    assert raised.value.nearest_code == "211104005001004"
+
+
+async def test_without_any_grid_the_problem_says_so(session: AsyncSession) -> None:
+    await create_tree(session)
+    with pytest.raises(OutsideGrids) as raised:
+        await locate(session, 122.0, 41.0, cache=GridIndexCache())
+    assert raised.value.detail == (
+        "No grid covers the point lon 122.0000000, lat 41.0000000 (WGS-84): "
+        "no grids have been defined yet."
+    )
+    assert raised.value.problem()["nearest_grid"] is None
+
+
+async def test_renamed_units_show_at_once(session: AsyncSession) -> None:
+    tree = await geography(session, "211104004001")
+    cache = GridIndexCache()
+    point = lonlat(50, 50)
+    assert (await locate(session, *point, cache=cache)).community == COMMUNITY
+    tree.community.name = "新名社区"
+    await session.flush()
+    found = await locate(session, *point, cache=cache)
+    assert found.community == Place("211104004001", "新名社区")
+    assert cache.builds == 1  # a rename is not a grid change
+
+
+async def test_lookup_follows_grid_changes_through_the_version(session: AsyncSession) -> None:
+    await geography(session, "211104004001")
+    cache = GridIndexCache()
+    point = lonlat(450, 50)
+    with pytest.raises(OutsideGrids):
+        await locate(session, *point, cache=cache)
+    await create_grids(session, "211104004002")
+    found = await locate(session, *point, cache=cache)
+    assert found.grid_code == "211104004002001"
+    assert found.community == Place("211104004002", "测试二社区")
+    assert cache.builds == 2
+
+
+async def test_bulk_lookup_converts_and_locates_every_point(session: AsyncSession) -> None:
+    await geography(session)
+    # Interior points only: a round trip through GCJ-02 moves a point by up to 1e-10°, which
+    # can take a point lying exactly on an edge to either side of it.
+    wgs = [lonlat(50, 50), lonlat(450, -50), lonlat(5000, 0), lonlat(399, 50)]
+    lons, lats = np.array(wgs).T
+    gcj_lons, gcj_lats = zip(*(from_wgs84(a, b, Crs.GCJ02) for a, b in wgs), strict=True)
+    cache = GridIndexCache()
+    from_wgs = await locate_many(session, lons, lats, cache=cache)
+    from_gcj = await locate_many(session, gcj_lons, gcj_lats, Crs.GCJ02, cache=cache)
+    assert from_wgs.tolist() == from_gcj.tolist()
+    index = cache.current
+    assert index is not None
+    codes = [index.code_of(i) if i >= 0 else None for i in from_wgs.tolist()]
+    assert codes == ["211104004001001", "211104004002005", None, "211104004001004"]
+
+
+# --- shared reads -------------------------------------------------------------------------------
+
+
+class Reads:
+    """Reads that wait until released, recording the keys each one covered."""
+
+    def __init__(self) -> None:
+        self.covered: list[frozenset[int]] = []
+        self.release = asyncio.Event()
+
+    def run(self, fails: bool = False) -> Callable[[frozenset[int]], Awaitable[int]]:
+        """A read for one caller: numbered in order of execution; optionally failing."""
+
+        async def read(keys: frozenset[int]) -> int:
+            self.covered.append(keys)
+            number = len(self.covered)
+            await self.release.wait()
+            if fails:
+                raise RuntimeError(f"read {number} failed")
+            return number
+
+        return read
+
+
+async def settle() -> None:
+    """Let every ready task run until it waits again."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_callers_arriving_during_a_read_share_the_next_one() -> None:
+    shared: SharedReads[int] = SharedReads()
+    reads = Reads()
+    first = asyncio.create_task(shared.read(1, reads.run()))
+    await settle()
+    joined = [asyncio.create_task(shared.read(key, reads.run())) for key in (2, 3, None)]
+    await settle()
+    assert reads.covered == [frozenset({1})]  # the later callers wait for a fresh read
+    reads.release.set()
+    assert await first == 1
+    assert [await task for task in joined] == [2, 2, 2]
+    assert reads.covered == [frozenset({1}), frozenset({2, 3})]
+    assert (shared.calls, shared.reads) == (4, 2)
+    assert await shared.read(4, reads.run()) == 3  # alone again: a read of its own
+
+
+async def test_when_a_leader_fails_the_callers_it_served_read_again() -> None:
+    shared: SharedReads[int] = SharedReads()
+    reads = Reads()
+    first = asyncio.create_task(shared.read(1, reads.run()))
+    await settle()
+    failing_leader = asyncio.create_task(shared.read(2, reads.run(fails=True)))
+    await settle()
+    follower = asyncio.create_task(shared.read(3, reads.run()))
+    await settle()
+    reads.release.set()
+    assert await first == 1
+    with pytest.raises(RuntimeError, match="read 2 failed"):
+        await failing_leader
+    assert await follower == 3
+    assert reads.covered == [frozenset({1}), frozenset({2, 3}), frozenset({3})]
+
+
+async def test_a_cancelled_leader_does_not_strand_its_followers() -> None:
+    shared: SharedReads[int] = SharedReads()
+    reads = Reads()
+    leader = asyncio.create_task(shared.read(1, reads.run()))
+    await settle()
+    follower = asyncio.create_task(shared.read(2, reads.run()))
+    await settle()
+    leader.cancel()
+    await settle()
+    assert leader.cancelled()
+    reads.release.set()
+    assert await follower == 2
+    assert reads.covered == [frozenset({1}), frozenset({2})]
+
+
+async def test_shared_lookups_answer_like_lookups_of_their_own(session: AsyncSession) -> None:
+    await geography(session)
+    cache = GridIndexCache()
+    points = [lonlat(x, y) for x in (50, 450, 850, 1150) for y in (-50, 50)]
+    alone = [await locate(session, *p, cache=cache) for p in points]
+    shared = [await locate(session, *p, cache=cache, shared=True) for p in points]
+    assert shared == alone
+    assert len({found.grid_code for found in shared}) == len(points)
+
+
+async def test_concurrent_shared_lookups_read_together_and_stay_exact(
+    session: AsyncSession,
+) -> None:
+    await geography(session)
+    cache = GridIndexCache()
+    # The first lookup finds no index: it reads the stamp, builds, then reads its grid's units.
+    await locate(session, *lonlat(50, 50), cache=cache, shared=True)
+    points = [lonlat(x, y) for x in range(50, 1200, 100) for y in (-50, 50)]
+    alone = [(await locate(session, *p, cache=cache)).grid_code for p in points]
+    together = await asyncio.gather(
+        *(locate(session, *p, cache=cache, shared=True) for p in points)
+    )
+    assert [found.grid_code for found in together] == alone
+    assert len(set(alone)) == 24
+    reads = shared_reads_for(cache)
+    assert reads.calls == 2 + len(points)
+    # The first of the concurrent lookups reads alone; all that arrive meanwhile read together.
+    assert reads.reads == 2 + 2
