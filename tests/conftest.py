@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from wenming.core.clock import FrozenClock
 from wenming.core.config import Environment, Settings
 from wenming.core.db import Database, create_engine_for, sync_url
-from wenming.core.deps import get_session
+from wenming.core.deps import SessionOpener, get_session, get_session_opener
 from wenming.core.migrate import upgrade
 from wenming.core.security import use_cheapest_password_hashing
 from wenming.main import create_app
@@ -106,6 +107,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         data_dir=tmp_path / "data",
         db_pool_size=2,
+        # Answers from memory are tested on purpose (tests/geo/test_lookup_api.py); elsewhere
+        # every lookup re-reads, because a frozen clock never lets a snapshot age.
+        geo_lookup_max_staleness_ms=0,
     )
 
 
@@ -123,7 +127,20 @@ def app(settings: Settings, session: AsyncSession, clock: FrozenClock) -> Iterat
             await session.rollback()
             raise
 
+    @asynccontextmanager
+    async def _open_test_session() -> AsyncIterator[AsyncSession]:
+        try:
+            yield session
+            await session.commit()
+        except Exception:
+            await session.rollback()
+            raise
+
+    async def _test_opener() -> SessionOpener:
+        return _open_test_session
+
     application.dependency_overrides[get_session] = _test_session
+    application.dependency_overrides[get_session_opener] = _test_opener
     yield application
     application.dependency_overrides.clear()
 

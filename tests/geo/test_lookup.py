@@ -4,12 +4,15 @@ problem with the nearest grid, names read fresh, bulk lookups."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import numpy as np
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.conftest import NOW
 from tests.factories.geo import COMMUNITY_BOXES, create_boundaries, create_grids, lonlat
 from tests.factories.org import Tree, create_tree
 from wenming.geo.crs import Crs, from_wgs84
@@ -19,10 +22,10 @@ from wenming.geo.lookup import (
     Location,
     OutsideGrids,
     Place,
-    SharedReads,
+    RecentGrids,
     locate,
+    locate_in,
     locate_many,
-    shared_reads_for,
 )
 
 DISTRICT = Place("211104000000", "大洼区")
@@ -162,109 +165,55 @@ async def test_bulk_lookup_converts_and_locates_every_point(session: AsyncSessio
     assert codes == ["211104004001001", "211104004002005", None, "211104004001004"]
 
 
-# --- shared reads -------------------------------------------------------------------------------
+# --- answers from memory ----------------------------------------------------------------------
 
 
-class Reads:
-    """Reads that wait until released, recording the keys each one covered."""
-
-    def __init__(self) -> None:
-        self.covered: list[frozenset[int]] = []
-        self.release = asyncio.Event()
-
-    def run(self, fails: bool = False) -> Callable[[frozenset[int]], Awaitable[int]]:
-        """A read for one caller: numbered in order of execution; optionally failing."""
-
-        async def read(keys: frozenset[int]) -> int:
-            self.covered.append(keys)
-            number = len(self.covered)
-            await self.release.wait()
-            if fails:
-                raise RuntimeError(f"read {number} failed")
-            return number
-
-        return read
-
-
-async def settle() -> None:
-    """Let every ready task run until it waits again."""
-    for _ in range(5):
-        await asyncio.sleep(0)
-
-
-async def test_callers_arriving_during_a_read_share_the_next_one() -> None:
-    shared: SharedReads[int] = SharedReads()
-    reads = Reads()
-    first = asyncio.create_task(shared.read(1, reads.run()))
-    await settle()
-    joined = [asyncio.create_task(shared.read(key, reads.run())) for key in (2, 3, None)]
-    await settle()
-    assert reads.covered == [frozenset({1})]  # the later callers wait for a fresh read
-    reads.release.set()
-    assert await first == 1
-    assert [await task for task in joined] == [2, 2, 2]
-    assert reads.covered == [frozenset({1}), frozenset({2, 3})]
-    assert (shared.calls, shared.reads) == (4, 2)
-    assert await shared.read(4, reads.run()) == 3  # alone again: a read of its own
-
-
-async def test_when_a_leader_fails_the_callers_it_served_read_again() -> None:
-    shared: SharedReads[int] = SharedReads()
-    reads = Reads()
-    first = asyncio.create_task(shared.read(1, reads.run()))
-    await settle()
-    failing_leader = asyncio.create_task(shared.read(2, reads.run(fails=True)))
-    await settle()
-    follower = asyncio.create_task(shared.read(3, reads.run()))
-    await settle()
-    reads.release.set()
-    assert await first == 1
-    with pytest.raises(RuntimeError, match="read 2 failed"):
-        await failing_leader
-    assert await follower == 3
-    assert reads.covered == [frozenset({1}), frozenset({2, 3}), frozenset({3})]
-
-
-async def test_a_cancelled_leader_does_not_strand_its_followers() -> None:
-    shared: SharedReads[int] = SharedReads()
-    reads = Reads()
-    leader = asyncio.create_task(shared.read(1, reads.run()))
-    await settle()
-    follower = asyncio.create_task(shared.read(2, reads.run()))
-    await settle()
-    leader.cancel()
-    await settle()
-    assert leader.cancelled()
-    reads.release.set()
-    assert await follower == 2
-    assert reads.covered == [frozenset({1}), frozenset({2})]
-
-
-async def test_shared_lookups_answer_like_lookups_of_their_own(session: AsyncSession) -> None:
-    await geography(session)
-    cache = GridIndexCache()
-    points = [lonlat(x, y) for x in (50, 450, 850, 1150) for y in (-50, 50)]
-    alone = [await locate(session, *p, cache=cache) for p in points]
-    shared = [await locate(session, *p, cache=cache, shared=True) for p in points]
-    assert shared == alone
-    assert len({found.grid_code for found in shared}) == len(points)
-
-
-async def test_concurrent_shared_lookups_read_together_and_stay_exact(
+async def test_concurrent_requests_refresh_the_snapshot_once_and_answer_exactly(
     session: AsyncSession,
 ) -> None:
     await geography(session)
-    cache = GridIndexCache()
-    # The first lookup finds no index: it reads the stamp, builds, then reads its grid's units.
-    await locate(session, *lonlat(50, 50), cache=cache, shared=True)
-    points = [lonlat(x, y) for x in range(50, 1200, 100) for y in (-50, 50)]
-    alone = [(await locate(session, *p, cache=cache)).grid_code for p in points]
-    together = await asyncio.gather(
-        *(locate(session, *p, cache=cache, shared=True) for p in points)
-    )
-    assert [found.grid_code for found in together] == alone
-    assert len(set(alone)) == 24
-    reads = shared_reads_for(cache)
-    assert reads.calls == 2 + len(points)
-    # The first of the concurrent lookups reads alone; all that arrive meanwhile read together.
-    assert reads.reads == 2 + 2
+    opened: list[int] = []
+
+    @asynccontextmanager
+    async def open_session() -> AsyncIterator[AsyncSession]:
+        opened.append(1)
+        yield session
+
+    recent = RecentGrids()
+    bound = timedelta(seconds=1)
+    snapshots = await asyncio.gather(*(recent.get(open_session, NOW, bound) for _ in range(5)))
+    assert (len(opened), recent.refreshes) == (1, 1)
+    assert all(snapshot is snapshots[0] for snapshot in snapshots)
+    points = [lonlat(x, y) for x in (50, 450, 850, 1150) for y in (-50, 50)]
+    from_memory = [locate_in(snapshots[0], *p) for p in points]
+    read_alone = [await locate(session, *p, cache=GridIndexCache()) for p in points]
+    assert from_memory == read_alone
+    assert recent.fresh(NOW + bound, bound) is None
+
+
+async def test_while_one_request_refreshes_the_others_answer_from_the_previous_snapshot(
+    session: AsyncSession,
+) -> None:
+    await geography(session)
+    release = asyncio.Event()
+    opened: list[int] = []
+
+    @asynccontextmanager
+    async def slow_open() -> AsyncIterator[AsyncSession]:
+        opened.append(1)
+        if len(opened) == 2:
+            await release.wait()
+        yield session
+
+    recent = RecentGrids()
+    bound = timedelta(seconds=1)
+    first = await recent.get(slow_open, NOW, bound)
+    later = NOW + bound
+    refreshing = asyncio.create_task(recent.get(slow_open, later, bound))
+    await asyncio.sleep(0)
+    assert await recent.get(slow_open, later, bound) is first  # not queued behind the refresh
+    release.set()
+    refreshed = await refreshing
+    assert refreshed is not first
+    assert (refreshed.read_at, recent.refreshes, len(opened)) == (later, 2, 2)
+    assert await recent.get(slow_open, later, bound) is refreshed

@@ -9,9 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories.geo import COMMUNITY_BOXES, create_boundaries, create_grids, lonlat
 from tests.factories.org import create_tree
+from wenming.core.clock import FrozenClock
 from wenming.geo.crs import Crs, from_wgs84
 from wenming.geo.geometry import distance_m
 from wenming.geo.lookup_api import LocateOut, router
+from wenming.org.service import unit_by_code
 
 PATH = "/api/v1/geo/locate"
 UNITS = {
@@ -154,3 +156,44 @@ async def test_bad_coordinates_are_422_naming_the_field(
     assert body["detail"] == f"Fix these fields: {field}."
     assert [error["field"] for error in body["errors"]] == [field]
     assert body["errors"][0]["message"].startswith(message)
+
+
+@pytest.mark.usefixtures("geography")
+async def test_answers_come_from_memory_within_the_staleness_bound(
+    client: httpx.AsyncClient, locate_app: FastAPI, session: AsyncSession, clock: FrozenClock
+) -> None:
+    locate_app.state.settings.geo_lookup_max_staleness_ms = 1000
+    lon, lat = lonlat(450, -50)
+    first = await client.get(PATH, params={"lon": lon, "lat": lat})
+    assert first.json()["community"] == UNITS["community"]
+    assert locate_app.state.recent_grids.refreshes == 1
+
+    community = await unit_by_code(session, "211104004002")
+    assert community is not None
+    community.name = "改名社区"
+    await session.flush()
+    clock.advance(milliseconds=999)
+    within = await client.get(PATH, params={"lon": lon, "lat": lat})
+    assert within.json()["community"] == UNITS["community"]  # still the snapshot's name
+    assert locate_app.state.recent_grids.refreshes == 1  # answered without the database
+
+    clock.advance(milliseconds=1)
+    after = await client.get(PATH, params={"lon": lon, "lat": lat})
+    assert after.json()["community"] == {"code": "211104004002", "name": "改名社区"}
+    assert locate_app.state.recent_grids.refreshes == 2
+
+
+@pytest.mark.usefixtures("geography")
+async def test_without_a_staleness_bound_every_answer_sees_committed_changes(
+    client: httpx.AsyncClient, locate_app: FastAPI, session: AsyncSession
+) -> None:
+    assert locate_app.state.settings.geo_lookup_max_staleness_ms == 0
+    lon, lat = lonlat(450, -50)
+    await client.get(PATH, params={"lon": lon, "lat": lat})
+    community = await unit_by_code(session, "211104004002")
+    assert community is not None
+    community.name = "改名社区"
+    await session.flush()
+    response = await client.get(PATH, params={"lon": lon, "lat": lat})
+    assert response.json()["community"] == {"code": "211104004002", "name": "改名社区"}
+    assert locate_app.state.recent_grids.refreshes == 2

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         default=10, ge=2, description="failed sign-ins after which the username is locked"
     )
     login_lock_minutes: int = Field(default=15, ge=1)
+    geo_lookup_max_staleness_ms: int = Field(
+        default=1000,
+        ge=0,
+        description="how old the in-memory grids and unit names may be when the public locate "
+        "endpoint answers from memory; 0 re-reads the version stamp for every request",
+    )
     map_tiles: str | None = Field(
         default=None,
         description="XYZ/WMTS tile URL template for maps (e.g. 天地图 with its key, or an intranet "

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -49,7 +50,21 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+SessionOpener = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+async def get_session_opener(request: Request) -> SessionOpener:
+    """Opens a unit of work only when asked, for endpoints that usually answer from memory.
+
+    Each opened session commits on success and rolls back on error, like ``get_session``.
+    """
+    database: Database = request.app.state.db
+    write = is_write_request(request)
+    return lambda: database.session(write=write)
+
+
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+OpenSession = Annotated[SessionOpener, Depends(get_session_opener)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 AppClock = Annotated[Clock, Depends(get_clock)]
 

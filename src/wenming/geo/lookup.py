@@ -6,29 +6,25 @@ layer's version stamp together with the codes and names of the grid's units, so 
 show at once and a grid change committed anywhere is never missed. Only when the stamp has moved
 is the index rebuilt.
 
-**Shared reads (the public endpoint).** Under load many lookups arrive at once, and each needs a
-read that is at least as new as its own arrival. With ``shared=True`` a lookup joins the *next*
-read to start — never one already running, whose snapshot may predate the caller — and that read
-fetches the stamp and the units of every grid its callers asked for. One caller (the first to find
-no read running) executes it in its own session; the others wait and use no database connection.
-Each caller therefore sees data committed before it arrived, exactly as with a read of its own, at
-a fraction of the cost. Only read-only callers may share: a transaction that has written must
-not lead a read others trust, so ``shared`` defaults to False.
+**Answers from memory (the public endpoint).** ``RecentGrids`` keeps a snapshot of the index and
+of every grid's units, refreshed once for all concurrent requests when it is older than the
+configured bound; between refreshes the endpoint answers without the database.
 """
 
 from __future__ import annotations
 
 import asyncio
-import weakref
-from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wenming.core.deps import SessionOpener
 from wenming.core.errors import NotFound
 from wenming.geo.crs import Crs, to_wgs84, to_wgs84_array
 from wenming.geo.index import (
@@ -37,6 +33,7 @@ from wenming.geo.index import (
     GridIndexCache,
     IndexStamp,
     cache_for,
+    read_stamp,
 )
 from wenming.geo.models import Grid, SpatialVersion
 from wenming.geo.version import Layer
@@ -170,75 +167,135 @@ async def read_stamp_and_units(session: AsyncSession, grid_ids: Collection[int])
     return IndexStamp(int(rows[0][0]), rows[0][1]), units
 
 
-@dataclass(eq=False)
-class _Flight:
-    """One shared read: the keys its callers need and, once it has run, its outcome."""
+# --- answering from memory (the public endpoint) ----------------------------------------------
 
-    keys: set[int] = field(default_factory=set)
-    started: bool = False
-    succeeded: bool = False
-    result: Any = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-class SharedReads(Generic[ResultT]):
-    """Callers that arrive while a read runs share the next one (see the module docstring)."""
-
-    def __init__(self) -> None:
-        """No read running, none waiting."""
-        self._running: _Flight | None = None
-        self._waiting: _Flight | None = None
-        self.calls = 0
-        self.reads = 0
-
-    async def read(
-        self, key: int | None, run: Callable[[frozenset[int]], Awaitable[ResultT]]
-    ) -> ResultT:
-        """The result of a read that started after this call and covered ``key``.
-
-        ``run`` performs the read for a set of keys with the caller's own resources; it is
-        called only when this caller leads the read. When a leader fails or is cancelled, the
-        callers it served try again (one of them leading).
-        """
-        self.calls += 1
-        while True:
-            if self._waiting is None:
-                self._waiting = _Flight()
-            flight = self._waiting
-            if key is not None:
-                flight.keys.add(key)
-            while self._running is not None and not flight.started:
-                await self._running.done.wait()
-            if not flight.started:
-                self._waiting = None
-                self._running = flight
-                flight.started = True
-                self.reads += 1
-                try:
-                    flight.result = await run(frozenset(flight.keys))
-                    flight.succeeded = True
-                finally:
-                    self._running = None
-                    flight.done.set()
-                result: ResultT = flight.result
-                return result
-            await flight.done.wait()
-            if flight.succeeded:
-                shared: ResultT = flight.result
-                return shared
-
-
-_SHARED_READS: weakref.WeakKeyDictionary[GridIndexCache, SharedReads[StampAndUnits]] = (
-    weakref.WeakKeyDictionary()
+# Every grid with its units: read in one query when a snapshot is refreshed.
+ALL_GRID_UNITS = (
+    select(
+        _grids.c.id,
+        _grids.c.code,
+        _community.c.code,
+        _community.c.name,
+        _street.c.code,
+        _street.c.name,
+        _district.c.code,
+        _district.c.name,
+    )
+    .select_from(_grids)
+    .outerjoin(_community, _community.c.id == _grids.c.community_id)
+    .outerjoin(_street, _street.c.id == _community.c.parent_id)
+    .outerjoin(_district, _district.c.id == _street.c.parent_id)
 )
 
 
-def shared_reads_for(cache: GridIndexCache) -> SharedReads[StampAndUnits]:
-    """The shared stamp-and-units reads of one database (one per grid index cache)."""
-    reads = _SHARED_READS.get(cache)
-    if reads is None:
-        reads = _SHARED_READS[cache] = SharedReads()
-    return reads
+@dataclass(frozen=True)
+class Snapshot:
+    """What a lookup needs, read at one moment: the index for the stamp then current and the
+    units of every grid."""
+
+    index: GridIndex
+    units: dict[int, GridUnits]
+    read_at: datetime
+
+
+class RecentGrids:
+    """A process's recent snapshot of the grid layer, for lookups that may be slightly stale.
+
+    The public locate endpoint answers from the snapshot while it is younger than the configured
+    bound, without touching the database; the first request after that re-reads the version
+    stamp (rebuilding the index only if it moved) and every grid's unit names, once for all
+    concurrent requests. Worker processes therefore disagree for at most that bound.
+    """
+
+    def __init__(self) -> None:
+        """Nothing read yet."""
+        self._snapshot: Snapshot | None = None
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self.refreshes = 0
+
+    def _refresh_lock(self) -> asyncio.Lock:
+        """One lock per event loop, so concurrent requests refresh once."""
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock = asyncio.Lock()
+            self._lock_loop = loop
+        return self._lock
+
+    def fresh(self, now: datetime, max_staleness: timedelta) -> Snapshot | None:
+        """The snapshot if it was read less than ``max_staleness`` ago."""
+        snapshot = self._snapshot
+        if snapshot is None or now - snapshot.read_at >= max_staleness:
+            return None
+        return snapshot
+
+    async def get(
+        self, open_session: SessionOpener, now: datetime, max_staleness: timedelta
+    ) -> Snapshot:
+        """A snapshot no older than ``max_staleness``, refreshed through a new session if needed.
+
+        While one request refreshes, the others keep answering from the previous snapshot rather
+        than queueing behind it, so answers are at most the bound plus one refresh old.
+        """
+        snapshot = self.fresh(now, max_staleness)
+        if snapshot is not None:
+            return snapshot
+        lock = self._refresh_lock()
+        if lock.locked() and self._snapshot is not None:
+            return self._snapshot
+        async with lock:
+            snapshot = self.fresh(now, max_staleness)
+            if snapshot is not None:
+                return snapshot
+            async with open_session() as session:
+                snapshot = await read_snapshot(session, now)
+            self._snapshot = snapshot
+            self.refreshes += 1
+            return snapshot
+
+
+async def read_snapshot(session: AsyncSession, now: datetime) -> Snapshot:
+    """The current index (from the process's cache) and the units of every grid."""
+    cache = cache_for(session)
+    index = await cache.for_stamp(session, await read_stamp(session))
+    connection = await session.connection()
+    rows = (await connection.execute(ALL_GRID_UNITS)).all()
+    units = {
+        int(row[0]): GridUnits(
+            grid_code=str(row[1]),
+            community=_place(row[2], row[3]),
+            street=_place(row[4], row[5]),
+            district=_place(row[6], row[7]),
+        )
+        for row in rows
+    }
+    return Snapshot(index=index, units=units, read_at=now)
+
+
+def locate_in(snapshot: Snapshot, lon: float, lat: float, crs: Crs = Crs.WGS84) -> Location:
+    """Locate a point in a snapshot; raises ``OutsideGrids`` when no grid covers it."""
+    wgs_lon, wgs_lat = to_wgs84(lon, lat, crs)
+    index = snapshot.index
+    grid_id = index.locate_point(wgs_lon, wgs_lat)
+    found = None if grid_id is None else snapshot.units.get(grid_id)
+    if grid_id is None or found is None:
+        nearest = index.nearest(wgs_lon, wgs_lat)
+        if nearest is None:
+            raise OutsideGrids(wgs_lon, wgs_lat, None, None)
+        nearest_id, distance = nearest
+        raise OutsideGrids(wgs_lon, wgs_lat, index.code_of(nearest_id), distance)
+    return Location(
+        crs=crs,
+        lon=lon,
+        lat=lat,
+        wgs84_lon=wgs_lon,
+        wgs84_lat=wgs_lat,
+        grid_id=grid_id,
+        grid_code=found.grid_code,
+        community=found.community,
+        street=found.street,
+        district=found.district,
+    )
 
 
 # --- lookups ------------------------------------------------------------------------------------
@@ -251,23 +308,19 @@ async def locate(
     crs: Crs = Crs.WGS84,
     *,
     cache: GridIndexCache | None = None,
-    shared: bool = False,
 ) -> Location:
     """Locate a point given in ``crs``; raises ``OutsideGrids`` when no grid covers it.
 
     The cached index answers first; the query that follows reads the layer's stamp and the units
     of that answer together. Only when the stamp has moved is the index rebuilt (and the units
-    of a different answer read). ``shared=True`` is for read-only sessions only (see above).
+    of a different answer read).
     """
     wgs_lon, wgs_lat = to_wgs84(lon, lat, crs)
     cache = cache or cache_for(session)
-    reads = shared_reads_for(cache) if shared else None
 
     async def read(grid_id: int | None) -> StampAndUnits:
-        """The stamp and units, shared with concurrent callers or read alone."""
-        if reads is None:
-            return await read_stamp_and_units(session, () if grid_id is None else (grid_id,))
-        return await reads.read(grid_id, lambda ids: read_stamp_and_units(session, ids))
+        """The stamp and, for a found grid, its units."""
+        return await read_stamp_and_units(session, () if grid_id is None else (grid_id,))
 
     index: GridIndex | None = cache.current
     grid_id = index.locate_point(wgs_lon, wgs_lat) if index is not None else None

@@ -3,8 +3,10 @@
 Open to everyone, signed in or not: a citizen's phone asks it before reporting a problem, and the
 answer holds only public codes and names (no people, no case data).
 
-The request's session is read-only, so concurrent lookups share their database reads
-(``lookup.locate(..., shared=True)``): each answer is still as fresh as a read of its own.
+Answers come from the process's recent snapshot of the grid layer (``lookup.RecentGrids``): no
+database work while the snapshot is younger than ``WENMING_GEO_LOOKUP_MAX_STALENESS_MS`` (1 s by
+default), one shared refresh after that. Grid changes therefore show within that bound in every
+worker process.
 
 A point outside every grid is answered with 404 and the problem type ``/problems/outside-grids``:
 the resource asked for — the grid at that place — does not exist, while the request itself was
@@ -14,13 +16,14 @@ well-formed. The problem names the nearest grid and its distance in metres. Malf
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from wenming.core.deps import DbSession
+from wenming.core.deps import OpenSession
 from wenming.geo import lookup
 from wenming.geo.crs import Crs
 
@@ -71,6 +74,14 @@ class LocateOut(BaseModel):
     district: UnitRef | None
 
 
+def recent_grids(request: Request) -> lookup.RecentGrids:
+    """The app's recent snapshot of the grid layer (one per application, so per database)."""
+    recent: lookup.RecentGrids | None = getattr(request.app.state, "recent_grids", None)
+    if recent is None:
+        recent = request.app.state.recent_grids = lookup.RecentGrids()
+    return recent
+
+
 def _unit(place: lookup.Place | None) -> dict[str, str] | None:
     """The wire form of a unit."""
     return None if place is None else {"code": place.code, "name": place.name}
@@ -89,7 +100,8 @@ def _unit(place: lookup.Place | None) -> dict[str, str] | None:
     },
 )
 async def locate(
-    session: DbSession,
+    request: Request,
+    open_session: OpenSession,
     lon: Annotated[
         float,
         Query(ge=-180, le=180, allow_inf_nan=False, description="longitude in degrees"),
@@ -107,7 +119,12 @@ async def locate(
 ) -> JSONResponse:
     """The grid covering the point and the units above it; points on a shared edge always
     resolve to the grid with the lowest code."""
-    found = await lookup.locate(session, lon, lat, crs, shared=True)
+    # Clock and settings straight from the app state: this endpoint is on the hot path, and each
+    # dependency FastAPI resolves costs a measurable share of a request answered from memory.
+    state = request.app.state
+    max_staleness = timedelta(milliseconds=state.settings.geo_lookup_max_staleness_ms)
+    snapshot = await recent_grids(request).get(open_session, state.clock.now(), max_staleness)
+    found = lookup.locate_in(snapshot, lon, lat, crs)
     # Built by hand in the ``LocateOut`` shape: this endpoint is on the hot path and a response
     # returned as-is skips FastAPI's second validation of the model.
     return JSONResponse(
