@@ -275,21 +275,32 @@ async def read_snapshot(session: AsyncSession, now: datetime) -> Snapshot:
 def locate_in(snapshot: Snapshot, lon: float, lat: float, crs: Crs = Crs.WGS84) -> Location:
     """Locate a point in a snapshot; raises ``OutsideGrids`` when no grid covers it."""
     wgs_lon, wgs_lat = to_wgs84(lon, lat, crs)
-    index = snapshot.index
-    grid_id = index.locate_point(wgs_lon, wgs_lat)
-    found = None if grid_id is None else snapshot.units.get(grid_id)
+    grid_id = snapshot.index.locate_point(wgs_lon, wgs_lat)
+    return _answer(snapshot.index, snapshot.units, grid_id, crs, (lon, lat), (wgs_lon, wgs_lat))
+
+
+def _answer(
+    index: GridIndex,
+    units: dict[int, GridUnits],
+    grid_id: int | None,
+    crs: Crs,
+    given: tuple[float, float],
+    wgs84: tuple[float, float],
+) -> Location:
+    """The location of a found grid, or ``OutsideGrids`` naming the nearest one."""
+    found = None if grid_id is None else units.get(grid_id)
     if grid_id is None or found is None:
-        nearest = index.nearest(wgs_lon, wgs_lat)
+        nearest = index.nearest(*wgs84)
         if nearest is None:
-            raise OutsideGrids(wgs_lon, wgs_lat, None, None)
+            raise OutsideGrids(*wgs84, None, None)
         nearest_id, distance = nearest
-        raise OutsideGrids(wgs_lon, wgs_lat, index.code_of(nearest_id), distance)
+        raise OutsideGrids(*wgs84, index.code_of(nearest_id), distance)
     return Location(
         crs=crs,
-        lon=lon,
-        lat=lat,
-        wgs84_lon=wgs_lon,
-        wgs84_lat=wgs_lat,
+        lon=given[0],
+        lat=given[1],
+        wgs84_lon=wgs84[0],
+        wgs84_lat=wgs84[1],
         grid_id=grid_id,
         grid_code=found.grid_code,
         community=found.community,
@@ -330,25 +341,7 @@ async def locate(
         grid_id = index.locate_point(wgs_lon, wgs_lat)
         if grid_id is not None and grid_id not in units:
             _stamp, units = await read(grid_id)
-    found = None if grid_id is None else units.get(grid_id)
-    if grid_id is None or found is None:
-        nearest = index.nearest(wgs_lon, wgs_lat)
-        if nearest is None:
-            raise OutsideGrids(wgs_lon, wgs_lat, None, None)
-        nearest_id, distance = nearest
-        raise OutsideGrids(wgs_lon, wgs_lat, index.code_of(nearest_id), distance)
-    return Location(
-        crs=crs,
-        lon=lon,
-        lat=lat,
-        wgs84_lon=wgs_lon,
-        wgs84_lat=wgs_lat,
-        grid_id=grid_id,
-        grid_code=found.grid_code,
-        community=found.community,
-        street=found.street,
-        district=found.district,
-    )
+    return _answer(index, units, grid_id, crs, (lon, lat), (wgs_lon, wgs_lat))
 
 
 async def locate_many(
