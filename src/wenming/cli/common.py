@@ -60,6 +60,19 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(REFUSED)
 
 
+def report_refused_import(source: str, problems: Sequence[object]) -> NoReturn:
+    """Print every problem of a refused import, each prefixed by its source, then exit with 2."""
+    for problem in problems:
+        typer.echo(f"{source} {problem}", err=True)
+    count = len(problems)
+    typer.echo(
+        f"Nothing was imported: {count} problem{'s' if count != 1 else ''}. "
+        "Fix them and run the import again.",
+        err=True,
+    )
+    raise typer.Exit(REFUSED)
+
+
 def load_settings() -> Settings:
     """The configuration from the environment and ``.env``; refuses an unusable one."""
     try:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wenming.cli.common import (
-    REFUSED,
     fail,
     load_settings,
     new_app,
+    report_refused_import,
     require_current_schema,
     run_in_session,
 )
@@ -53,19 +53,6 @@ def read_geojson(file: Path) -> Any:
         fail(f"{file.name} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
 
 
-def report_refusal(file_name: str, refusal: GeoImportError) -> NoReturn:
-    """Print every problem of a refused import by feature, then exit with status 2."""
-    for problem in refusal.problems:
-        typer.echo(f"{file_name} {Problem(**problem)}", err=True)
-    count = len(refusal.problems)
-    typer.echo(
-        f"Nothing was imported: {count} problem{'s' if count != 1 else ''}. "
-        "Fix them and run the import again.",
-        err=True,
-    )
-    raise typer.Exit(REFUSED)
-
-
 @app.command("import")
 def import_(
     file: Annotated[
@@ -99,7 +86,7 @@ def import_(
     try:
         report = run_in_session(settings, work, reraise=(GeoImportError,))
     except GeoImportError as refusal:
-        report_refusal(file.name, refusal)
+        report_refused_import(file.name, [Problem(**p) for p in refusal.problems])
     for note in report.repaired:
         typer.echo(f"{file.name} {Problem(**note)} (repaired)")
     for legacy in report.legacy_codes:
@@ -171,7 +158,7 @@ def grid_generate(
     try:
         message = run_in_session(settings, work, reraise=(GeoImportError, InvalidInput))
     except GeoImportError as refusal:
-        report_refusal(f"grids of {community}:", refusal)
+        report_refused_import(f"grids of {community}:", [Problem(**p) for p in refusal.problems])
     except InvalidInput as exc:
         option = OPTION_OF_FIELD.get(exc.field or "")
         fail(f"{option}: {exc.detail}" if option else exc.detail)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wenming.cli.common import (
-    REFUSED,
     load_settings,
     new_app,
+    report_refused_import,
     require_current_schema,
     run_in_session,
 )
@@ -19,19 +19,6 @@ from wenming.core.clock import SystemClock
 from wenming.org.importer import ImportRefused, ImportReport, import_org, read_file
 
 app = new_app("Organisation: administrative units and departments.")
-
-
-def report_refusal(file: Path, refusal: ImportRefused) -> NoReturn:
-    """Print every problem of a refused import by line and column, then exit with status 2."""
-    for problem in refusal.problems:
-        typer.echo(f"{file.name} {problem}", err=True)
-    count = len(refusal.problems)
-    typer.echo(
-        f"Nothing was imported: {count} problem{'s' if count != 1 else ''}. "
-        "Fix them and run the import again.",
-        err=True,
-    )
-    raise typer.Exit(REFUSED)
 
 
 @app.command("import")
@@ -60,7 +47,7 @@ def import_(
 
         report = run_in_session(settings, work, write=not dry_run, reraise=(ImportRefused,))
     except ImportRefused as refusal:
-        report_refusal(file, refusal)
+        report_refused_import(file.name, refusal.problems)
     if dry_run:
         typer.echo(f"Checked {file.name} (dry run, nothing written): {report.summary()}.")
     else:
