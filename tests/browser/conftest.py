@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import uvicorn
@@ -31,9 +32,11 @@ from wenming.core.clock import FrozenClock
 from wenming.core.config import Environment, Settings
 from wenming.core.db import Database
 from wenming.core.migrate import upgrade
+from wenming.demo.geo_seed import GeoSeedSummary, seed_demo_geography
 from wenming.demo.seed import DemoLogin, seed_demo
 from wenming.main import create_app
 
+T = TypeVar("T")
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -52,32 +55,34 @@ class DemoServer:
 
     base_url: str
     logins: list[DemoLogin]
+    geography: GeoSeedSummary
 
 
-def _seed(settings: Settings) -> list[DemoLogin]:
-    """Seed the demo district into the database and commit."""
+def _seed(settings: Settings) -> tuple[list[DemoLogin], GeoSeedSummary]:
+    """Seed the demo district and its geography, as ``wenming demo`` does, and commit."""
 
-    async def run() -> list[DemoLogin]:
+    async def run() -> tuple[list[DemoLogin], GeoSeedSummary]:
         """Seed inside one unit of work."""
         database = Database(settings)
         try:
             async with database.session(write=True) as session:
-                return await seed_demo(session, NOW)
+                logins = await seed_demo(session, NOW)
+                return logins, await seed_demo_geography(session, NOW)
         finally:
             await database.dispose()
 
     return asyncio.run(run())
 
 
-def _in_thread(function: object, *args: object) -> list[DemoLogin]:
+def _in_thread(function: Callable[..., T], *args: object) -> T:
     """Run a function in its own thread (and so its own event loop) and return its result."""
-    results: list[list[DemoLogin]] = []
+    results: list[T] = []
     errors: list[BaseException] = []
 
     def target() -> None:
         """Keep the result or the error for the calling thread."""
         try:
-            results.append(function(*args))  # type: ignore[operator]
+            results.append(function(*args))
         except BaseException as exc:
             errors.append(exc)
 
@@ -98,7 +103,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     settings = Settings(
         env=Environment.TEST, secret_key=TEST_SECRET, database_url=url, data_dir=data_dir
     )
-    logins = _in_thread(_seed, settings)
+    logins, geography = _in_thread(_seed, settings)
     app = create_app(settings, clock=FrozenClock(NOW))
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
@@ -109,7 +114,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     thread.start()
     try:
         # The socket already listens: the browser's first request waits in its backlog.
-        yield DemoServer(base_url=f"http://127.0.0.1:{port}", logins=logins)
+        yield DemoServer(base_url=f"http://127.0.0.1:{port}", logins=logins, geography=geography)
     finally:
         server.should_exit = True
         thread.join(timeout=30)

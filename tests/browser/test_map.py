@@ -4,84 +4,20 @@ and by coordinates, at a phone's width, with no request leaving this machine."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
-import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, expect
 
-from tests.browser.conftest import _in_thread
-from tests.conftest import NOW, TEST_SECRET
-from wenming.core.clock import FrozenClock
-from wenming.core.config import Environment, Settings
-from wenming.core.db import Database
-from wenming.core.migrate import upgrade
-from wenming.demo.geo_seed import GeoSeedSummary, seed_demo_geography
-from wenming.demo.seed import seed_demo
-from wenming.main import create_app
+from tests.browser.conftest import DemoServer
 
 pytestmark = pytest.mark.browser
 
 STAFFED_COMMUNITY = "211104004001"
 STAFFED_COMMUNITY_NAME = "建设社区（示例）"
 STAFFED_WORKER = "王磊（示例）"
-
-
-@dataclass(frozen=True)
-class GeoServer:
-    """A running server on the demo district with its geography, and what the seed stored."""
-
-    base_url: str
-    summary: GeoSeedSummary
-
-
-def _seed(settings: Settings) -> GeoSeedSummary:
-    """Seed the demo district and its geography and commit."""
-
-    async def run() -> GeoSeedSummary:
-        """Seed inside one unit of work."""
-        database = Database(settings)
-        try:
-            async with database.session(write=True) as session:
-                await seed_demo(session, NOW)
-                return await seed_demo_geography(session, NOW)
-        finally:
-            await database.dispose()
-
-    return asyncio.run(run())
-
-
-@pytest.fixture(scope="module")
-def geo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GeoServer]:
-    """A new SQLite database with the demo district and its geography, served on a free port."""
-    data_dir = tmp_path_factory.mktemp("browser-geo")
-    url = f"sqlite:///{data_dir / 'wenming.sqlite3'}"
-    upgrade(url)
-    settings = Settings(
-        env=Environment.TEST, secret_key=TEST_SECRET, database_url=url, data_dir=data_dir
-    )
-    summary: Any = _in_thread(_seed, settings)
-    app = create_app(settings, clock=FrozenClock(NOW))
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        yield GeoServer(base_url=f"http://127.0.0.1:{port}", summary=summary)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        listener.close()
 
 
 @pytest.fixture
@@ -97,7 +33,7 @@ def requests_made(page: Page) -> list[str]:
     return urls
 
 
-def open_map(page: Page, server: GeoServer) -> None:
+def open_map(page: Page, server: DemoServer) -> None:
     """Sign in as the district admin on the way to the map, and wait until it has drawn."""
     page.goto(f"{server.base_url}/map")
     expect(page).to_have_url(f"{server.base_url}/login?next=/map")
@@ -135,11 +71,11 @@ def full_grid(page: Page, community: str) -> dict[str, Any]:
 
 
 def test_the_map_draws_every_layer_of_the_demo(
-    geo_server: GeoServer, page: Page, requests_made: list[str]
+    demo_server: DemoServer, page: Page, requests_made: list[str]
 ) -> None:
-    summary = geo_server.summary
+    summary = demo_server.geography
     assert summary.grids >= 300
-    open_map(page, geo_server)
+    open_map(page, demo_server)
     host = page.get_by_test_id("map")
     expect(host).to_have_attribute("data-count-street", "16")
     expect(host).to_have_attribute("data-count-community", "38")
@@ -157,15 +93,15 @@ def test_the_map_draws_every_layer_of_the_demo(
     assert int(page.evaluate("document.documentElement.scrollWidth")) <= 360
     assert page.locator("img.leaflet-tile").count() == 0
     assert requests_made
-    assert all(url.startswith(geo_server.base_url + "/") for url in requests_made), [
-        url for url in requests_made if not url.startswith(geo_server.base_url)
+    assert all(url.startswith(demo_server.base_url + "/") for url in requests_made), [
+        url for url in requests_made if not url.startswith(demo_server.base_url)
     ]
 
 
 def test_a_grid_shows_its_code_on_hover_and_its_details_on_click(
-    geo_server: GeoServer, page: Page, requests_made: list[str]
+    demo_server: DemoServer, page: Page, requests_made: list[str]
 ) -> None:
-    open_map(page, geo_server)
+    open_map(page, demo_server)
     for layer in ("point", "component"):
         page.locator(f'[data-layer-toggle="{layer}"]').uncheck()
     assert page.locator(".leaflet-wm-point-pane path").count() == 0
@@ -186,13 +122,13 @@ def test_a_grid_shows_its_code_on_hover_and_its_details_on_click(
     expect(details).to_contain_text(f"{STAFFED_COMMUNITY_NAME} {STAFFED_COMMUNITY}")
     expect(details).to_contain_text("大洼街道 211104004000")
     expect(details).to_contain_text("管理等级")
-    assert all(url.startswith(geo_server.base_url + "/") for url in requests_made)
+    assert all(url.startswith(demo_server.base_url + "/") for url in requests_made)
 
 
 def test_search_by_code_zooms_to_it_and_shows_the_workers(
-    geo_server: GeoServer, page: Page
+    demo_server: DemoServer, page: Page
 ) -> None:
-    open_map(page, geo_server)
+    open_map(page, demo_server)
     code = f"{STAFFED_COMMUNITY}001"
     search(page, code)
     details = page.get_by_test_id("map-details")
@@ -228,9 +164,9 @@ def test_search_by_code_zooms_to_it_and_shows_the_workers(
     expect(page.get_by_test_id("map-status")).to_have_text("地图上没有编码为 999 的对象。")
 
 
-def test_search_by_coordinates_finds_the_grid(geo_server: GeoServer, page: Page) -> None:
-    open_map(page, geo_server)
-    answer = page.request.get(f"{geo_server.base_url}/api/v1/geo/locate?lon=122.08&lat=40.99")
+def test_search_by_coordinates_finds_the_grid(demo_server: DemoServer, page: Page) -> None:
+    open_map(page, demo_server)
+    answer = page.request.get(f"{demo_server.base_url}/api/v1/geo/locate?lon=122.08&lat=40.99")
     assert answer.status == 200
     code = answer.json()["grid"]["code"]
     assert code.startswith("211104004")
@@ -238,11 +174,11 @@ def test_search_by_coordinates_finds_the_grid(geo_server: GeoServer, page: Page)
     search(page, "122.08,40.99")
     expect(page.get_by_test_id("map-status")).to_have_text(f"此处位于网格 {code}。")
     expect(page.get_by_test_id("map-details").locator(".map-details-code")).to_have_text(code)
-    assert page.locator(".leaflet-wm-grid-pane path.wm-grid").count() == geo_server.summary.grids
+    assert page.locator(".leaflet-wm-grid-pane path.wm-grid").count() == demo_server.geography.grids
 
 
 def test_a_place_outside_every_grid_names_the_nearest(
-    geo_server: GeoServer, context: BrowserContext
+    demo_server: DemoServer, context: BrowserContext
 ) -> None:
     # The server answers such a place with 404 on purpose, so this tab does not use the page
     # fixture (which fails on any 4xx); it still fails on script and other console errors.
@@ -256,8 +192,8 @@ def test_a_place_outside_every_grid_names_the_nearest(
 
     tab.on("console", on_console)
     tab.on("pageerror", lambda error: problems.append(str(error)))
-    open_map(tab, geo_server)
-    answer = tab.request.get(f"{geo_server.base_url}/api/v1/geo/locate?lon=121.5&lat=40.5")
+    open_map(tab, demo_server)
+    answer = tab.request.get(f"{demo_server.base_url}/api/v1/geo/locate?lon=121.5&lat=40.5")
     assert answer.status == 404
     nearest = answer.json()["nearest_grid"]
 
