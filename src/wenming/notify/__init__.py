@@ -1,0 +1,1 @@
+"""Notifications: a per-user inbox, and an outbox delivered to an optional webhook after commit."""
