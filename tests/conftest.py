@@ -3,6 +3,7 @@ test, an injectable clock, and an HTTP client bound to the test's transaction.""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from wenming.cases.reference import sync_reference_data
 from wenming.core.clock import FrozenClock
 from wenming.core.config import Environment, Settings
 from wenming.core.db import Database, create_engine_for, sync_url
@@ -58,7 +60,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = PG_URL
         reset_postgres(url)
     upgrade(url)
+    asyncio.run(load_reference_data(url))
     return url
+
+
+async def load_reference_data(url: str) -> None:
+    """Commit the packaged categories, limits and calendar once, as `wenming db upgrade` does."""
+    engine = create_engine_for(url, pool_size=1)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            await sync_reference_data(session, NOW)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -119,21 +132,25 @@ def app(settings: Settings, session: AsyncSession, clock: FrozenClock) -> Iterat
     database = Database(settings)
     application = create_app(settings, database=database, clock=clock)
 
+    # Each request is a savepoint of its own: a refused request undoes its own work only, and
+    # objects the test holds stay loaded (rolling back the whole session would expire them all).
     async def _test_session() -> AsyncIterator[AsyncSession]:
+        request = await session.begin_nested()
         try:
             yield session
-            await session.commit()
+            await request.commit()
         except Exception:
-            await session.rollback()
+            await request.rollback()
             raise
 
     @asynccontextmanager
     async def _open_test_session() -> AsyncIterator[AsyncSession]:
+        request = await session.begin_nested()
         try:
             yield session
-            await session.commit()
+            await request.commit()
         except Exception:
-            await session.rollback()
+            await request.rollback()
             raise
 
     async def _test_opener() -> SessionOpener:

@@ -35,6 +35,22 @@ MODEL_TABLES = {
     "geo_point",
     "geo_component",
     "geo_spatial_version",
+    "attachment",
+    "notification",
+    "notification_outbox",
+    "case_calendar_day",
+    "case_category",
+    "case_category_class",
+    "case_reference_version",
+    "case_sweep_run",
+    "case_time_limit",
+    "case_routing_rule",
+    "case_record",
+    "case_deadline",
+    "case_event",
+    "case_follower",
+    "case_idempotency",
+    "case_attachment",
 }
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 

@@ -23,8 +23,28 @@ from wenming.core.config import (
     require_usable,
 )
 from wenming.core.db import Database
+from wenming.core.periodic import PeriodicRunner, PeriodicTask
 
 log = logging.getLogger("wenming")
+
+
+def periodic_tasks(settings: Settings, database: Database, clock: Clock) -> list[PeriodicTask]:
+    """The background jobs a serving process runs (when ``settings.periodic_tasks_active``).
+
+    This is the one place to register a job: append a ``PeriodicTask`` built from the settings.
+    """
+    from wenming.cases.sweep import sweep
+    from wenming.notify.delivery import delivery_task
+
+    async def overdue_sweep() -> object:
+        return await sweep(database, clock.now(), settings)
+
+    tasks: list[PeriodicTask] = [
+        PeriodicTask("overdue-sweep", settings.sweep_interval_seconds, overdue_sweep)
+    ]
+    if settings.notify_webhook_url:
+        tasks.append(delivery_task(settings, database, clock))
+    return tasks
 
 
 def create_app(
@@ -42,10 +62,19 @@ def create_app(
     db = database or Database(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_database:
-            await db.dispose()
+    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
+        config: Settings = running.state.settings
+        jobs = (
+            periodic_tasks(config, db, running.state.clock) if config.periodic_tasks_active else []
+        )
+        runner = running.state.periodic = PeriodicRunner(jobs)
+        runner.start()
+        try:
+            yield
+        finally:
+            await runner.stop()
+            if owns_database:
+                await db.dispose()
 
     # The interactive docs are served from packaged assets: intranet deployments reach no CDN.
     app = FastAPIOffline(
@@ -64,9 +93,12 @@ def create_app(
 
     problems.install(app)
 
+    from wenming.attachments.api import router as attachments_router
     from wenming.auth.api import router as auth_router
+    from wenming.cases.api import router as cases_router
     from wenming.geo.api import router as geo_router
     from wenming.geo.lookup_api import router as geo_lookup_router
+    from wenming.notify.api import router as notify_router
     from wenming.org.api import router as org_router
     from wenming.web import install as install_web
 
@@ -74,6 +106,9 @@ def create_app(
     app.include_router(org_router)
     app.include_router(geo_lookup_router)
     app.include_router(geo_router)
+    app.include_router(attachments_router)
+    app.include_router(notify_router)
+    app.include_router(cases_router)
     install_web(app)
 
     @app.get("/healthz", tags=["operations"], summary="Process and database health")

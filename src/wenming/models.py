@@ -1,8 +1,19 @@
 """Imports every model so that the metadata is complete (migrations, tests)."""
 
+from wenming.attachments import models as attachment_models
 from wenming.auth import models as auth_models
+from wenming.cases import models as case_models
 from wenming.core.db import Base
 from wenming.geo import models as geo_models
+from wenming.notify import models as notify_models
 from wenming.org import models as org_models
 
-__all__ = ["Base", "auth_models", "geo_models", "org_models"]
+__all__ = [
+    "Base",
+    "attachment_models",
+    "auth_models",
+    "case_models",
+    "geo_models",
+    "notify_models",
+    "org_models",
+]

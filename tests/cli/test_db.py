@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from tests.cli.conftest import Cli
+from wenming.cases.calendar import bundled_calendar_days
+from wenming.cases.reference import DEFAULT_STEP_LIMITS, default_categories, default_classes
 from wenming.cli.common import head_revision
 from wenming.core.config import Settings
+
+REFERENCE_ADDED = (
+    f"Reference data added: {len(default_classes())} category classes, "
+    f"{len(default_categories())} categories, "
+    f"{len(default_categories()) + len(DEFAULT_STEP_LIMITS)} time limits, "
+    f"{len(bundled_calendar_days())} calendar days."
+)
 
 
 def test_db_upgrade_on_a_fresh_directory(cli: Cli) -> None:
@@ -15,8 +24,9 @@ def test_db_upgrade_on_a_fresh_directory(cli: Cli) -> None:
     assert (first.exit_code, first.stdout) == (
         0,
         f"Database: sqlite:///{database}\n"
-        f"Schema upgraded from an empty database to {head} (head).\n",
+        f"Schema upgraded from an empty database to {head} (head).\n{REFERENCE_ADDED}\n",
     )
+    assert cli.count("case_category") == 122
     assert database.is_file()
     assert cli.scalar("SELECT version_num FROM alembic_version") == head
     assert cli.count("admin_unit") == 0

@@ -29,6 +29,13 @@ EXPECTED_COMMANDS = {
     ("geo", "import"),
     ("geo", "export"),
     ("geo", "grid-generate"),
+    ("notify",),
+    ("notify", "deliver"),
+    ("cases",),
+    ("cases", "sweep"),
+    ("cases", "calendar"),
+    ("cases", "calendar", "import"),
+    ("cases", "calendar", "show"),
 }
 
 

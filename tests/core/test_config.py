@@ -157,3 +157,20 @@ def test_defaults() -> None:
         settings.login_lock_minutes,
     ) == (3, 10, 15)
     assert settings.sqlite_path == Path("wenming-data") / "wenming.sqlite3"
+
+
+@pytest.mark.parametrize(
+    ("hours", "problem"),
+    [
+        ("9-5", "'9-5' is not a period HH:MM-HH:MM"),
+        (
+            "13:30-17:30,08:30-12:00",
+            "period 08:30-12:00 starts before the previous period ends; "
+            "list periods in order without overlap",
+        ),
+    ],
+)
+def test_malformed_working_hours_are_refused_in_every_environment(hours: str, problem: str) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        Settings(env=Environment.DEVELOPMENT, work_hours=hours)
+    assert str(refused.value) == f"WENMING_WORK_HOURS={hours!r}: {problem}"

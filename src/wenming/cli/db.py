@@ -8,14 +8,17 @@ import typer
 from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError
 
+from wenming.cases.reference import sync_reference_data
 from wenming.cli.common import (
     current_revision,
     fail,
     head_revision,
     load_settings,
     new_app,
+    run_in_session,
     shown_url,
 )
+from wenming.core.clock import SystemClock
 from wenming.core.config import Settings
 from wenming.core.migrate import upgrade as run_upgrade
 
@@ -36,6 +39,14 @@ def migrate(settings: Settings, revision: str = "head") -> str:
         typer.echo(f"Schema already at {label}; nothing to do.")
     else:
         typer.echo(f"Schema upgraded from {before or 'an empty database'} to {label}.")
+    if after == head:
+        now = SystemClock().now()
+        added = run_in_session(settings, lambda session: sync_reference_data(session, now))
+        if added.classes or added.categories or added.limits or added.calendar_days:
+            typer.echo(
+                f"Reference data added: {added.classes} category classes, {added.categories} "
+                f"categories, {added.limits} time limits, {added.calendar_days} calendar days."
+            )
     return after
 
 

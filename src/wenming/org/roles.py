@@ -27,9 +27,12 @@ class Permission(StrEnum):
     MANAGE_ORG = "manage_org"
     MANAGE_PEOPLE = "manage_people"
     SEE_CONTACTS = "see_contacts"
+    READ_CASES = "read_cases"  # every case whose place lies in the territory
+    HANDLE_CASES = "handle_cases"  # the cases a unit or department is responsible for
 
 
 STAFF_READ = frozenset({Permission.READ_ORG, Permission.READ_PEOPLE})
+COMMAND_CENTRE = STAFF_READ | {Permission.READ_CASES}
 ADMIN = frozenset(
     {
         Permission.READ_ORG,
@@ -37,15 +40,16 @@ ADMIN = frozenset(
         Permission.MANAGE_ORG,
         Permission.MANAGE_PEOPLE,
         Permission.SEE_CONTACTS,
+        Permission.READ_CASES,
     }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CITIZEN: frozenset(),
     Role.GRID_WORKER: frozenset({Permission.READ_ORG}),
-    Role.INTAKE: STAFF_READ,
-    Role.DISPATCHER: STAFF_READ,
-    Role.HANDLER: frozenset({Permission.READ_ORG}),
+    Role.INTAKE: COMMAND_CENTRE,
+    Role.DISPATCHER: COMMAND_CENTRE,
+    Role.HANDLER: frozenset({Permission.READ_ORG, Permission.HANDLE_CASES}),
     Role.STREET_ADMIN: ADMIN,
     Role.DISTRICT_ADMIN: ADMIN,
     Role.EVALUATOR: frozenset({Permission.READ_ORG}),

@@ -1,0 +1,808 @@
+"""Case use cases: report (with location, routing, duplicates and idempotency), act on a case
+through the workflow table, say "me too". Services flush; the edge commits."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from wenming.attachments.service import attachments_by_keys
+from wenming.cases import deadlines, notices
+from wenming.cases.access import capacities, readable
+from wenming.cases.models import Case, CaseAttachment, CaseEvent, CaseFollower, IdempotencyKey
+from wenming.cases.routing import Reason, Suggestion, Target, suggest, unit_depths
+from wenming.cases.rulebook import CategoryInfo, Rulebook, rulebook
+from wenming.cases.schemas import ActionIn, CaseCreate, SupportIn, TargetIn
+from wenming.cases.vocab import Purpose, Source
+from wenming.cases.workflow import (
+    OPEN_STATES,
+    STEP_OF_STATE,
+    Action,
+    ActionRefused,
+    Capacity,
+    CaseStanding,
+    Move,
+    Pending,
+    State,
+    decide,
+)
+from wenming.core.config import Settings
+from wenming.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from wenming.geo.lookup import OutsideGrids, locate
+from wenming.geo.models import Component
+from wenming.org.models import AdminUnit, Department
+from wenming.org.roles import Role
+from wenming.org.scope import Actor
+
+# Tracking codes: 12 characters from an alphabet without look-alikes (0/O, 1/I/L), about 59 bits.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 12
+# Who may report from which source besides citizens' own reports.
+SOURCE_ROLES: dict[Source, frozenset[Role]] = {
+    Source.CITIZEN: frozenset(),
+    Source.GRID_WORKER: frozenset({Role.GRID_WORKER}),
+    Source.HOTLINE: frozenset({Role.INTAKE, Role.DISPATCHER}),
+    Source.VIDEO: frozenset({Role.INTAKE, Role.DISPATCHER}),
+    Source.LEADERSHIP: frozenset({Role.INTAKE, Role.DISPATCHER}),
+    Source.INSPECTION: frozenset({Role.STREET_ADMIN, Role.DISTRICT_ADMIN, Role.INTAKE}),
+    Source.EVALUATION: frozenset({Role.EVALUATOR, Role.DISTRICT_ADMIN, Role.INTAKE}),
+}
+STAFF_ROLES = frozenset(Role) - {Role.CITIZEN}
+# Sources where the clerk enters someone else's report: the caller, not the clerk, is the reporter.
+ON_BEHALF = frozenset({Source.HOTLINE, Source.VIDEO, Source.LEADERSHIP})
+EARTH_RADIUS_M = 6_371_008.8
+MAX_DUPLICATES = 5
+
+
+def new_code() -> str:
+    """A fresh, unguessable, printable tracking code."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+@dataclass(frozen=True)
+class Reported:
+    """A report's outcome: the case, whether this call created it, and likely duplicates."""
+
+    case: Case
+    created: bool
+    duplicates: list[Case]
+
+
+async def case_by_code(session: AsyncSession, actor: Actor, code: str) -> Case:
+    """A case the actor may read; NotFound otherwise (outsiders learn nothing about it)."""
+    case = await session.scalar(select(Case).where(Case.code == code, readable(actor)))
+    if case is None:
+        raise NotFound(f"No case {code} within your reach.")
+    return case
+
+
+def _request_hash(body: CaseCreate) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _owner(actor: Actor) -> str:
+    return f"user:{actor.user_id}" if actor.user_id is not None else "public"
+
+
+async def _replay(session: AsyncSession, owner: str, key: str, request_hash: str) -> Case | None:
+    row = await session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
+    )
+    if row is None:
+        return None
+    if row.request_hash != request_hash:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different report; "
+            "use a new key for a new report."
+        )
+    return await session.get(Case, row.case_id)
+
+
+def _check_source(actor: Actor, source: Source) -> None:
+    needed = SOURCE_ROLES[source]
+    if needed and not actor.has_role(*needed):
+        roles = ", ".join(sorted(role.value for role in needed))
+        raise Forbidden(f"Reports from source '{source.value}' are made by: {roles}.")
+
+
+def _category(book: Rulebook, actor: Actor, body: CaseCreate) -> CategoryInfo:
+    category_id = book.by_code.get((body.category_kind, body.category_code))
+    if category_id is None:
+        raise InvalidInput(
+            f"There is no {body.category_kind.value} category {body.category_code}.",
+            field="category_code",
+        )
+    category = book.category(category_id)
+    if not category.active:
+        raise InvalidInput(
+            f"Category {category.code} {category.name_zh} is retired; choose a current one.",
+            field="category_code",
+        )
+    if not category.public and not actor.has_role(*STAFF_ROLES):
+        raise InvalidInput(
+            f"Category {category.code} {category.name_zh} cannot be reported by the public; "
+            "call the emergency number or choose another category.",
+            field="category_code",
+        )
+    return category
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a report lies, resolved to grid and units."""
+
+    lon: float | None
+    lat: float | None
+    grid_id: int | None
+    unit_id: int
+    street_id: int | None
+    label: str
+
+
+async def _units_by_code(session: AsyncSession, codes: Sequence[str]) -> dict[str, AdminUnit]:
+    rows = await session.scalars(select(AdminUnit).where(AdminUnit.code.in_(codes)))
+    return {unit.code: unit for unit in rows.all()}
+
+
+async def _place(
+    session: AsyncSession, actor: Actor, body: CaseCreate, component: Component | None
+) -> Place:
+    lon, lat, crs = body.lon, body.lat, body.crs
+    if (lon is None) != (lat is None):
+        raise InvalidInput(
+            "Give both lon and lat, or neither.", field="lat" if lat is None else "lon"
+        )
+    if lon is None and component is not None:
+        lon, lat, crs = component.lon, component.lat, crs.WGS84
+    if lon is not None and lat is not None:
+        try:
+            found = await locate(session, lon, lat, crs)
+        except OutsideGrids as error:
+            raise InvalidInput(error.detail, field="lon") from error
+        codes = [p.code for p in (found.community, found.street) if p is not None]
+        units = await _units_by_code(session, codes)
+        community = units.get(found.community.code) if found.community else None
+        street = units.get(found.street.code) if found.street else None
+        lowest = community or street
+        if lowest is None:
+            raise InvalidInput(
+                "The point lies in a grid without a street or community.", field="lon"
+            )
+        label = "".join(p.name for p in (found.street, found.community) if p is not None)
+        return Place(
+            found.wgs84_lon,
+            found.wgs84_lat,
+            found.grid_id,
+            lowest.id,
+            street.id if street else None,
+            label,
+        )
+    if body.unit_code is None:
+        raise InvalidInput(
+            "Say where the problem is: lon and lat, a component code, or a unit code with an "
+            "address.",
+            field="lon",
+        )
+    if not actor.has_role(*STAFF_ROLES):
+        raise InvalidInput("Reports from the public need a point on the map.", field="lon")
+    unit = (await _units_by_code(session, [body.unit_code])).get(body.unit_code)
+    if unit is None or unit.level < 4:
+        raise InvalidInput(
+            f"Unit {body.unit_code} is not a street/town or community/village.", field="unit_code"
+        )
+    if not body.address:
+        raise InvalidInput("A report placed by unit needs an address.", field="address")
+    street_id = unit.id if unit.level == 4 else unit.parent_id
+    return Place(None, None, None, unit.id, street_id, unit.name)
+
+
+async def _duplicates(
+    session: AsyncSession, book: Rulebook, case: Case, now: datetime, settings: Settings
+) -> list[Case]:
+    """Open cases of the same category near the case, reported in the last days, nearest first."""
+    if case.lon is None or case.lat is None:
+        return []
+    radius = book.category(case.category_id).duplicate_radius_m
+    dlat = math.degrees(radius / EARTH_RADIUS_M)
+    dlon = dlat / max(math.cos(math.radians(case.lat)), 0.01)
+    since = now - timedelta(days=settings.duplicate_window_days)
+    rows = await session.scalars(
+        select(Case).where(
+            Case.category_id == case.category_id,
+            Case.created_at >= since,
+            Case.id != case.id,
+            Case.state.in_([s.value for s in OPEN_STATES]),
+            Case.lon.between(case.lon - dlon, case.lon + dlon),
+            Case.lat.between(case.lat - dlat, case.lat + dlat),
+        )
+    )
+    near = [
+        (distance_m(case.lon, case.lat, other.lon, other.lat), other)
+        for other in rows.all()
+        if other.lon is not None and other.lat is not None
+    ]
+    near = [(d, other) for d, other in near if d <= radius]
+    near.sort(key=lambda pair: (pair[0], pair[1].id))
+    return [other for _d, other in near[:MAX_DUPLICATES]]
+
+
+async def likely_duplicates(
+    session: AsyncSession, actor: Actor, case: Case, now: datetime, settings: Settings
+) -> list[Case]:
+    """The likely duplicates of a case that the actor may read."""
+    book = await rulebook(session, settings)
+    return await visible_to(session, actor, await _duplicates(session, book, case, now, settings))
+
+
+async def visible_to(session: AsyncSession, actor: Actor, found: Sequence[Case]) -> list[Case]:
+    """The cases of a list that the actor may read, in the list's order."""
+    if not found:
+        return []
+    visible = set(
+        (
+            await session.scalars(
+                select(Case.id).where(Case.id.in_([c.id for c in found]), readable(actor))
+            )
+        ).all()
+    )
+    return [c for c in found if c.id in visible]
+
+
+async def _link_attachments(
+    session: AsyncSession,
+    case: Case,
+    keys: Sequence[str],
+    purpose: Purpose,
+    event: CaseEvent | None,
+    field: str,
+) -> list[str]:
+    if not keys:
+        return []
+    if len(set(keys)) != len(keys):
+        raise InvalidInput("The same photo is listed twice.", field=field)
+    found = await attachments_by_keys(session, keys)
+    linked = set(
+        (
+            await session.scalars(
+                select(CaseAttachment.attachment_id).where(CaseAttachment.case_id == case.id)
+            )
+        ).all()
+    )
+    for position, attachment in enumerate(found):
+        if attachment.id in linked:
+            raise InvalidInput(f"Photo {attachment.key} is already on this case.", field=field)
+        session.add(
+            CaseAttachment(
+                case_id=case.id,
+                attachment_id=attachment.id,
+                event_id=event.id if event is not None else None,
+                purpose=purpose.value,
+                position=position,
+            )
+        )
+    return list(keys)
+
+
+def _label(actor: Actor) -> str:
+    if not actor.is_authenticated:
+        return "public"
+    return actor.display_name or actor.username
+
+
+async def _append(
+    session: AsyncSession,
+    case: Case,
+    action: str,
+    from_state: State | None,
+    actor: Actor,
+    now: datetime,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    event = CaseEvent(
+        case_id=case.id,
+        action=action,
+        from_state=from_state.value if from_state else None,
+        to_state=case.state,
+        actor_user_id=actor.user_id,
+        actor_label=_label(actor),
+        at=now,
+        note=note,
+        data=json.dumps(data or {}, ensure_ascii=False, sort_keys=True),
+    )
+    session.add(event)
+    return event
+
+
+async def report(
+    session: AsyncSession,
+    actor: Actor,
+    body: CaseCreate,
+    *,
+    now: datetime,
+    settings: Settings,
+    idempotency_key: str | None = None,
+) -> Reported:
+    """File a new report: validate, locate, route, look for duplicates, record the case and its
+    first event. A repeated ``Idempotency-Key`` returns the case the first call created."""
+    request_hash = _request_hash(body)
+    owner = _owner(actor)
+    if idempotency_key is not None:
+        earlier = await _replay(session, owner, idempotency_key, request_hash)
+        if earlier is not None:
+            return Reported(earlier, False, [])
+    _check_source(actor, body.source)
+    if body.source is Source.CITIZEN and actor.has_role(*STAFF_ROLES) and body.unit_code:
+        raise InvalidInput("Citizens' reports are placed with a point.", field="unit_code")
+    book = await rulebook(session, settings)
+    category = _category(book, actor, body)
+    component: Component | None = None
+    if body.component_code is not None:
+        component = await session.scalar(
+            select(Component).where(Component.code == body.component_code)
+        )
+        if component is None:
+            raise InvalidInput(
+                f"There is no component {body.component_code}.", field="component_code"
+            )
+    place = await _place(session, actor, body, component)
+    if idempotency_key is None:
+        return await _create(session, actor, body, book, category, place, component, now, settings)
+    try:
+        async with session.begin_nested():
+            reported = await _create(
+                session, actor, body, book, category, place, component, now, settings
+            )
+            session.add(
+                IdempotencyKey(
+                    owner=owner,
+                    key=idempotency_key,
+                    request_hash=request_hash,
+                    case_id=reported.case.id,
+                    created_at=now,
+                )
+            )
+            await session.flush()
+        return reported
+    except IntegrityError:
+        earlier = await _replay(session, owner, idempotency_key, request_hash)
+        if earlier is None:
+            raise
+        return Reported(earlier, False, [])
+
+
+async def _create(
+    session: AsyncSession,
+    actor: Actor,
+    body: CaseCreate,
+    book: Rulebook,
+    category: CategoryInfo,
+    place: Place,
+    component: Component | None,
+    now: datetime,
+    settings: Settings,
+) -> Reported:
+    case = Case(
+        code=new_code(),
+        source=body.source.value,
+        category_id=category.id,
+        description=body.description,
+        lon=place.lon,
+        lat=place.lat,
+        address=body.address or place.label,
+        grid_id=place.grid_id,
+        unit_id=place.unit_id,
+        street_id=place.street_id,
+        component_id=component.id if component is not None else None,
+        urgency=body.urgency.value,
+        reporter_user_id=None if body.source in ON_BEHALF else actor.user_id,
+        reporter_name=body.reporter_name,
+        reporter_phone=body.reporter_phone,
+        anonymous=body.anonymous,
+        public=body.public,
+        state=State.REPORTED.value,
+        overdue=False,
+        escalation_level=0,
+        rework_count=0,
+        extension_count=0,
+        reopen_count=0,
+        supporters=0,
+        created_at=now,
+        updated_at=now,
+    )
+    suggestion = await suggest(session, book, case)
+    _remember(case, suggestion)
+    clock = deadlines.plan_clock(book, case, STEP_OF_STATE[State.REPORTED], now)
+    session.add(case)
+    await session.flush()
+    clock.case_id = case.id
+    session.add(clock)
+    event = await _append(session, case, "report", None, actor, now, body.description)
+    if body.attachments:
+        await session.flush()
+        await _link_attachments(
+            session, case, body.attachments, Purpose.REPORT, event, "attachments"
+        )
+    duplicates = await _duplicates(session, book, case, now, settings)
+    return Reported(case, True, duplicates)
+
+
+def _remember(case: Case, suggestion: Suggestion) -> None:
+    case.suggested_department_id = suggestion.target.department_id
+    case.suggested_unit_id = suggestion.target.unit_id
+    case.suggestion_reason = suggestion.reason.value
+    case.suggestion_rule_id = suggestion.rule_id
+
+
+def standing_of(case: Case, now: datetime, settings: Settings) -> CaseStanding:
+    """The facts the workflow table decides on."""
+    window_open = case.closed_at is not None and now <= case.closed_at + timedelta(
+        days=settings.reopen_window_days
+    )
+    return CaseStanding(
+        state=State(case.state),
+        pending=Pending(case.pending) if case.pending else None,
+        reopen_window_open=window_open,
+    )
+
+
+async def allowed_for(
+    session: AsyncSession, actor: Actor, case: Case, now: datetime, settings: Settings
+) -> list[Action]:
+    """The actions the actor may take on the case now."""
+    from wenming.cases.workflow import allowed_actions
+
+    held = await capacities(session, actor, case)
+    return allowed_actions(standing_of(case, now, settings), held)
+
+
+async def _resolve_target(session: AsyncSession, case: Case, body: TargetIn) -> Target:
+    if (body.department_code is None) == (body.unit_code is None):
+        raise InvalidInput(
+            "Name exactly one responsible unit: a department_code or a unit_code.", field="target"
+        )
+    territory = await unit_depths(session, case.unit_id)
+    if body.department_code is not None:
+        department = await session.scalar(
+            select(Department).where(Department.code == body.department_code)
+        )
+        if department is None or department.unit_id not in territory:
+            raise InvalidInput(
+                f"Department {body.department_code} does not serve the case's place.",
+                field="target.department_code",
+            )
+        return Target(department_id=department.id)
+    unit = (await _units_by_code(session, [body.unit_code or ""])).get(body.unit_code or "")
+    district = [a for a, depth in territory.items() if depth == 2 or depth == 1]
+    if unit is None or unit.level not in (4, 5):
+        raise InvalidInput(
+            f"Unit {body.unit_code} is not a street/town or community/village.",
+            field="target.unit_code",
+        )
+    unit_ancestors = await unit_depths(session, unit.id)
+    if unit.id not in territory and not any(a in unit_ancestors for a in district):
+        raise InvalidInput(
+            f"Unit {body.unit_code} lies outside the case's district.", field="target.unit_code"
+        )
+    return Target(unit_id=unit.id)
+
+
+def _refusal(error: ActionRefused) -> Conflict:
+    allowed = [a.value for a in error.allowed]
+    hint = ", ".join(allowed) if allowed else "nothing at this moment"
+    return Conflict(
+        f"You cannot '{error.action.value}' a case that is {error.standing.state.value}"
+        + (
+            f" with a pending {error.standing.pending.value} request"
+            if error.standing.pending
+            else ""
+        )
+        + f". You may: {hint}.",
+        state=error.standing.state.value,
+        allowed_actions=allowed,
+    )
+
+
+async def act(
+    session: AsyncSession,
+    actor: Actor,
+    code: str,
+    action: Action,
+    body: ActionIn,
+    *,
+    now: datetime,
+    settings: Settings,
+) -> Case:
+    """Take one workflow action on a case, with its effects and its event, in one transaction."""
+    case = await case_by_code(session, actor, code)
+    if body.version is not None and body.version != case.version:
+        raise Conflict(
+            f"Case {code} changed since you loaded it (now version {case.version}); "
+            "reload it and try again.",
+            current_version=case.version,
+        )
+    held = await capacities(session, actor, case)
+    standing = standing_of(case, now, settings)
+    try:
+        move, to = decide(standing, action, held)
+    except ActionRefused as error:
+        raise _refusal(error) from error
+    if move.needs_reason and not body.note:
+        raise InvalidInput(f"Say why ('{action.value}' needs a note).", field="note")
+    book = await rulebook(session, settings)
+    from_state = State(case.state)
+    data: dict[str, Any] = {}
+    try:
+        with session.no_autoflush:
+            await _effects(session, book, actor, case, action, move, to, body, now, data)
+            case.updated_at = now
+            event = await _append(
+                session, case, action.value, from_state, actor, now, body.note, data
+            )
+        await session.flush()
+        await _attach_for(session, book, case, action, body, event)
+        await session.flush()
+    except StaleDataError as error:
+        # Another transaction changed the case after we read it (the version check failed).
+        raise Conflict(
+            f"Someone else acted on case {code} at the same moment; reload it and try again."
+        ) from error
+    await notices.after_action(session, case, action, event, now=now, settings=settings)
+    return case
+
+
+async def _attach_for(
+    session: AsyncSession,
+    book: Rulebook,
+    case: Case,
+    action: Action,
+    body: ActionIn,
+    event: CaseEvent,
+) -> None:
+    if action is Action.HANDLE:
+        if book.category(case.category_id).after_photo and not body.attachments:
+            raise InvalidInput(
+                "This category needs a photo of the fixed place (after-photo).",
+                field="attachments",
+            )
+        await _link_attachments(
+            session, case, body.before_attachments, Purpose.BEFORE, event, "before_attachments"
+        )
+        await _link_attachments(
+            session, case, body.attachments, Purpose.AFTER, event, "attachments"
+        )
+        return
+    if body.before_attachments:
+        raise InvalidInput("Before-photos belong to the handle action.", field="before_attachments")
+    purpose = (
+        Purpose.CHECK if action in (Action.VERIFY_PASS, Action.VERIFY_FAIL) else Purpose.REPORT
+    )
+    await _link_attachments(session, case, body.attachments, purpose, event, "attachments")
+
+
+async def _effects(
+    session: AsyncSession,
+    book: Rulebook,
+    actor: Actor,
+    case: Case,
+    action: Action,
+    move: Move,
+    to: State,
+    body: ActionIn,
+    now: datetime,
+    data: dict[str, Any],
+) -> None:
+    """Everything an action changes besides the state and the event."""
+    if action is Action.RESUME:
+        to = State(case.resume_state or State.FILED.value)
+        case.resume_state = None
+        case.state = to.value
+        await deadlines.resume_clock(session, book, case, now)
+        return
+    if action in (Action.APPROVE_SUSPENSION, Action.SUSPEND):
+        case.resume_state = case.state
+        case.pending = None
+        case.pending_due_at = None
+        case.state = to.value
+        await deadlines.pause_clock(session, book, case, now)
+        return
+    case.state = to.value
+    if action is Action.MERGE:
+        await _merge(session, actor, case, body, now, data)
+    elif action is Action.DISPATCH:
+        await _dispatch(session, case, body, data)
+    elif action is Action.RETURN:
+        data["returned_by"] = {
+            "department_id": case.responsible_department_id,
+            "unit_id": case.responsible_unit_id,
+        }
+        case.responsible_department_id = None
+        case.responsible_unit_id = None
+    elif action is Action.REQUEST_EXTENSION:
+        if body.until is None:
+            raise InvalidInput("Say until when the extension should run.", field="until")
+        if case.due_at is not None and body.until <= case.due_at:
+            raise InvalidInput("An extension must end after the current due time.", field="until")
+        case.pending = Pending.EXTENSION.value
+        case.pending_due_at = body.until
+        data["until"] = body.until.isoformat()
+    elif action is Action.APPROVE_EXTENSION:
+        until = body.until or case.pending_due_at
+        if until is None or until <= now:
+            raise InvalidInput("The new due time must lie in the future.", field="until")
+        await deadlines.extend_clock(session, case, until)
+        case.extension_count += 1
+        case.pending = None
+        case.pending_due_at = None
+        data["until"] = until.isoformat()
+    elif action in (Action.DENY_EXTENSION, Action.DENY_SUSPENSION):
+        case.pending = None
+        case.pending_due_at = None
+    elif action is Action.REQUEST_SUSPENSION:
+        case.pending = Pending.SUSPENSION.value
+    if move.rework:
+        case.rework_count += 1
+    if action is Action.REOPEN:
+        case.reopen_count += 1
+        case.closed_at = None
+    if action is Action.CLOSE:
+        case.closed_at = now
+    if to in OPEN_STATES and to is not State.SUSPENDED:
+        step = STEP_OF_STATE[to]
+        running = await deadlines.open_clock(session, case)
+        if running is None or running.step != step.value or move.rework or action is Action.REOPEN:
+            clock = await deadlines.start_clock(session, book, case, step, now)
+            data["due_at"] = clock.due_at.isoformat()
+    elif to not in OPEN_STATES:
+        await deadlines.finish_clock(session, case, now)
+
+
+async def _dispatch(
+    session: AsyncSession, case: Case, body: ActionIn, data: dict[str, Any]
+) -> None:
+    suggested: Target | None = None
+    if case.suggested_department_id is not None or case.suggested_unit_id is not None:
+        suggested = Target(
+            department_id=case.suggested_department_id, unit_id=case.suggested_unit_id
+        )
+    if body.target is not None:
+        target = await _resolve_target(session, case, body.target)
+    elif suggested is not None:
+        target = suggested
+    else:
+        raise InvalidInput("Name the responsible unit.", field="target")
+    case.responsible_department_id = target.department_id
+    case.responsible_unit_id = target.unit_id
+    data["target"] = {"department_id": target.department_id, "unit_id": target.unit_id}
+    data["suggested"] = (
+        {"department_id": suggested.department_id, "unit_id": suggested.unit_id}
+        if suggested
+        else None
+    )
+    data["suggestion_reason"] = case.suggestion_reason
+    data["override"] = suggested is not None and target != suggested
+
+
+async def _merge(
+    session: AsyncSession,
+    actor: Actor,
+    case: Case,
+    body: ActionIn,
+    now: datetime,
+    data: dict[str, Any],
+) -> None:
+    if body.merge_into is None:
+        raise InvalidInput("Name the case this one duplicates.", field="merge_into")
+    if body.merge_into == case.code:
+        raise InvalidInput("A case cannot be merged into itself.", field="merge_into")
+    survivor = await session.scalar(
+        select(Case).where(Case.code == body.merge_into, readable(actor))
+    )
+    if survivor is None:
+        raise InvalidInput(f"No case {body.merge_into} within your reach.", field="merge_into")
+    if State(survivor.state) not in OPEN_STATES:
+        raise InvalidInput(
+            f"Case {survivor.code} is {survivor.state}; merge into an open case.",
+            field="merge_into",
+        )
+    case.merged_into_id = survivor.id
+    await session.execute(
+        update(CaseFollower)
+        .where(CaseFollower.case_id == case.id)
+        .values(case_id=survivor.id)
+        .execution_options(synchronize_session=False)
+    )
+    if case.reporter_user_id or case.reporter_phone or case.reporter_name:
+        session.add(
+            CaseFollower(
+                case_id=survivor.id,
+                user_id=case.reporter_user_id,
+                name=case.reporter_name,
+                phone=case.reporter_phone,
+                via="merge",
+                from_case_id=case.id,
+                created_at=now,
+            )
+        )
+    survivor.supporters += 1 + case.supporters
+    survivor.updated_at = now
+    data["merged_into"] = survivor.code
+    await _append(
+        session,
+        survivor,
+        "merge_in",
+        State(survivor.state),
+        actor,
+        now,
+        f"{case.code}",
+        {"merged_from": case.code},
+    )
+
+
+async def support(
+    session: AsyncSession, actor: Actor, code: str, body: SupportIn, *, now: datetime
+) -> Case:
+    """A "me too" (+1) on an open, public case instead of a second report; once per person."""
+    case = await session.scalar(select(Case).where(Case.code == code))
+    if case is None or not (case.public or actor.is_authenticated):
+        raise NotFound(f"No case {code}.")
+    if State(case.state) not in OPEN_STATES:
+        raise Conflict(f"Case {code} is {case.state}; report the problem anew if it is back.")
+    if actor.user_id is not None:
+        if case.reporter_user_id == actor.user_id:
+            raise Conflict("You reported this case yourself.")
+        already = await session.scalar(
+            select(func.count())
+            .select_from(CaseFollower)
+            .where(CaseFollower.case_id == case.id, CaseFollower.user_id == actor.user_id)
+        )
+        if already:
+            raise Conflict("You already follow this case.")
+    session.add(
+        CaseFollower(
+            case_id=case.id,
+            user_id=actor.user_id,
+            name=body.name,
+            phone=body.phone,
+            via="me_too",
+            created_at=now,
+        )
+    )
+    case.supporters += 1
+    case.updated_at = now
+    await _append(session, case, "support", State(case.state), actor, now)
+    return case
+
+
+__all__ = [
+    "Capacity",
+    "Reason",
+    "Reported",
+    "act",
+    "allowed_for",
+    "case_by_code",
+    "likely_duplicates",
+    "report",
+    "support",
+    "visible_to",
+]
