@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from wenming.cases.calendar import LimitUnit
 from wenming.cases.vocab import Area, Kind, Purpose, Source, Urgency
@@ -69,7 +69,7 @@ class ActionIn(Strict):
     version: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
     target: TargetIn | None = None
     merge_into: CaseCode | None = None
-    until: datetime | None = None
+    until: AwareDatetime | None = None
     attachments: Annotated[list[AttachmentKey], Field(max_length=9)] = []
     before_attachments: Annotated[list[AttachmentKey], Field(max_length=9)] = []
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -493,14 +493,15 @@ async def _resolve_target(session: AsyncSession, case: Case, body: TargetIn) -> 
             )
         return Target(department_id=department.id)
     unit = (await _units_by_code(session, [body.unit_code or ""])).get(body.unit_code or "")
-    district = [a for a, depth in territory.items() if depth == 2 or depth == 1]
     if unit is None or unit.level not in (4, 5):
         raise InvalidInput(
             f"Unit {body.unit_code} is not a street/town or community/village.",
             field="target.unit_code",
         )
-    unit_ancestors = await unit_depths(session, unit.id)
-    if unit.id not in territory and not any(a in unit_ancestors for a in district):
+    district = await session.scalar(
+        select(AdminUnit.id).where(AdminUnit.id.in_(list(territory)), AdminUnit.level == 3)
+    )
+    if district is None or district not in await unit_depths(session, unit.id):
         raise InvalidInput(
             f"Unit {body.unit_code} lies outside the case's district.", field="target.unit_code"
         )
@@ -763,8 +764,10 @@ async def support(
     session: AsyncSession, actor: Actor, code: str, body: SupportIn, *, now: datetime
 ) -> Case:
     """A "me too" (+1) on an open, public case instead of a second report; once per person."""
-    case = await session.scalar(select(Case).where(Case.code == code))
-    if case is None or not (case.public or actor.is_authenticated):
+    case = await session.scalar(
+        select(Case).where(Case.code == code, or_(Case.public.is_(True), readable(actor)))
+    )
+    if case is None:
         raise NotFound(f"No case {code}.")
     if State(case.state) not in OPEN_STATES:
         raise Conflict(f"Case {code} is {case.state}; report the problem anew if it is back.")

@@ -143,6 +143,13 @@ def _attachment_out(key: str, purpose: str) -> AttachmentOut:
     )
 
 
+def _by_the_public(case: Case, event: CaseEvent) -> bool:
+    """Whether an event was made by the reporter or a supporter (a citizen, not staff)."""
+    if event.action == "support":
+        return True
+    return event.actor_user_id is not None and event.actor_user_id == case.reporter_user_id
+
+
 async def detail(
     session: AsyncSession, actor: Actor, case: Case, *, now: datetime, settings: Settings
 ) -> CaseOut:
@@ -214,7 +221,9 @@ async def detail(
                 action=event.action,
                 from_state=State(event.from_state) if event.from_state else None,
                 to_state=State(event.to_state),
-                actor=event.actor_label,
+                actor=event.actor_label
+                if show or not _by_the_public(case, event)
+                else (mask_name(event.actor_label) or ""),
                 at=event.at,
                 note=event.note,
                 data=json.loads(event.data),
