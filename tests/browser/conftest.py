@@ -28,10 +28,12 @@ from playwright.sync_api import (
 )
 
 from tests.conftest import IN_CI, NOW, TEST_SECRET
+from wenming.cases.reference import sync_reference_data
 from wenming.core.clock import FrozenClock
 from wenming.core.config import Environment, Settings
 from wenming.core.db import Database
 from wenming.core.migrate import upgrade
+from wenming.demo.case_seed import seed_demo_cases
 from wenming.demo.geo_seed import GeoSeedSummary, seed_demo_geography
 from wenming.demo.seed import DemoLogin, seed_demo
 from wenming.main import create_app
@@ -59,15 +61,19 @@ class DemoServer:
 
 
 def _seed(settings: Settings) -> tuple[list[DemoLogin], GeoSeedSummary]:
-    """Seed the demo district and its geography, as ``wenming demo`` does, and commit."""
+    """Load the reference data and seed the demo district, its geography and its cases, as
+    ``wenming demo`` does, and commit."""
 
     async def run() -> tuple[list[DemoLogin], GeoSeedSummary]:
         """Seed inside one unit of work."""
         database = Database(settings)
         try:
             async with database.session(write=True) as session:
+                await sync_reference_data(session, NOW)
                 logins = await seed_demo(session, NOW)
-                return logins, await seed_demo_geography(session, NOW)
+                geography = await seed_demo_geography(session, NOW)
+                await seed_demo_cases(session, NOW, settings)
+                return logins, geography
         finally:
             await database.dispose()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Cli
+from tests.cli.test_db import REFERENCE_ADDED
 from wenming.cli.common import head_revision, shown_url
 from wenming.core.config import Settings
 
@@ -31,7 +32,8 @@ SYNTHETIC_NOTE = (
 COUNTS = (
     "The database holds 57 units, 8 departments and 17 people.\n"
     "Geography (synthetic 示例): 16 streets/towns, 38 communities/villages, 721 grids, "
-    "206 inspection points, 1000 components."
+    "206 inspection points, 1000 components.\n"
+    "Cases (synthetic 示例): 40 cases, 27 open, 7 overdue."
 )
 NOT_SERVING = "Not serving (--no-serve). Start it with `wenming demo` or `wenming serve`."
 TREE_CSV = (
@@ -48,7 +50,7 @@ def test_demo_seeds_once_and_a_second_run_reuses_the_data(cli_any: Cli) -> None:
     assert first.stdout == (
         f"Data directory: {cli_any.data_dir.resolve()}\n"
         f"Database: {shown_url(Settings())}\n"
-        f"Schema upgraded from an empty database to {head} (head).\n"
+        f"Schema upgraded from an empty database to {head} (head).\n{REFERENCE_ADDED}\n"
         "Seeded the demo district 大洼区 (211104).\n"
         f"{COUNTS}\n{SYNTHETIC_NOTE}\n\n{LOGIN_TABLE}\n{NOT_SERVING}\n"
     )
@@ -64,6 +66,7 @@ def test_demo_seeds_once_and_a_second_run_reuses_the_data(cli_any: Cli) -> None:
     )
     assert (cli_any.count("admin_unit"), cli_any.count("app_user")) == (57, 17)
     assert (cli_any.count("geo_grid"), cli_any.count("geo_component")) == (721, 1000)
+    assert cli_any.count("case_record") == 40
 
 
 def test_reset_deletes_the_demo_database_and_seeds_again(demo_cli: Cli) -> None:
@@ -77,7 +80,7 @@ def test_reset_deletes_the_demo_database_and_seeds_again(demo_cli: Cli) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == f"Deleted the demo database {database}."
-    assert lines[4:7] == ["Seeded the demo district 大洼区 (211104).", *COUNTS.splitlines()]
+    assert lines[5:9] == ["Seeded the demo district 大洼区 (211104).", *COUNTS.splitlines()]
     assert demo_cli.count("app_user") == 17
     assert demo_cli.scalar("SELECT count(*) FROM app_user WHERE username = 'extra'") == 0
 

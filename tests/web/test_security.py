@@ -47,6 +47,10 @@ def test_every_page_form_route_checks_the_csrf_token(app: FastAPI) -> None:
     assert sorted(r.path for r in routes) == [
         "/account/api-keys",
         "/account/api-keys/{key_id}/revoke",
+        "/cases/new",
+        "/cases/{code}/actions/{action}",
+        "/inbox/read-all",
+        "/inbox/{notification_id}/read",
         "/login",
         "/logout",
         "/org/people",

@@ -19,6 +19,7 @@ from wenming.cli.serve import HostOption, PortOption, run_server
 from wenming.core.clock import SystemClock
 from wenming.core.config import Environment, Settings
 from wenming.core.db import is_sqlite
+from wenming.demo.case_seed import CaseSeedSummary, seed_demo_cases
 from wenming.demo.geo_seed import GeoSeedSummary, seed_demo_geography
 from wenming.demo.seed import SEEDED_MARKER, DemoLogin, is_seeded, seed_demo
 from wenming.org.models import AdminUnit, Department, User
@@ -37,14 +38,16 @@ class SeedOutcome:
     departments: int
     people: int
     geography: GeoSeedSummary
+    cases: CaseSeedSummary
 
 
-async def seed(session: AsyncSession) -> SeedOutcome:
+async def seed(session: AsyncSession, settings: Settings) -> SeedOutcome:
     """Seed the demo district unless it is there already, and count what the database holds."""
     reused = await is_seeded(session)
     now = SystemClock().now()
     logins = await seed_demo(session, now)
     geography = await seed_demo_geography(session, now)
+    cases = await seed_demo_cases(session, now, settings)
 
     async def count(model: type[AdminUnit] | type[Department] | type[User]) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
@@ -56,6 +59,7 @@ async def seed(session: AsyncSession) -> SeedOutcome:
         departments=await count(Department),
         people=await count(User),
         geography=geography,
+        cases=cases,
     )
 
 
@@ -161,7 +165,7 @@ def demo(
     typer.echo(f"Data directory: {settings.data_dir.resolve()}")
     typer.echo(f"Database: {shown_url(settings)}")
     migrate(settings)
-    outcome = run_in_session(settings, seed)
+    outcome = run_in_session(settings, lambda session: seed(session, settings))
     if outcome.reused:
         typer.echo(
             "Reusing the demo district already in this database "
@@ -178,6 +182,10 @@ def demo(
         f"Geography (synthetic 示例): {geography.streets} streets/towns, "
         f"{geography.communities} communities/villages, {geography.grids} grids, "
         f"{geography.points} inspection points, {geography.components} components."
+    )
+    typer.echo(
+        f"Cases (synthetic 示例): {outcome.cases.cases} cases, {outcome.cases.open} open, "
+        f"{outcome.cases.overdue} overdue."
     )
     typer.echo(
         "Real: the codes of 辽宁省 > 盘锦市 > 大洼区 and its 16 townships (2022 statistical "

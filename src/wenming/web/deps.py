@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wenming.auth.deps import CurrentActor
 from wenming.auth.service import SESSION_KIND_WEB, load_actor, user_for_session
-from wenming.core.deps import SESSION_COOKIE
+from wenming.core.deps import SESSION_COOKIE, DbSession
 from wenming.core.errors import NotAuthenticated
+from wenming.notify import service as notify_service
 from wenming.org.scope import Actor
 
 
@@ -22,10 +23,14 @@ class SignInRequired(NotAuthenticated):
     title = "Sign in required"
 
 
-async def page_actor(actor: CurrentActor) -> Actor:
-    """The signed-in actor of a page request; anonymous visitors are redirected to sign in."""
-    if not actor.is_authenticated:
+async def page_actor(actor: CurrentActor, request: Request, session: DbSession) -> Actor:
+    """The signed-in actor of a page request; anonymous visitors are redirected to sign in.
+
+    Also counts the person's unread notifications (one indexed COUNT) for the page header.
+    """
+    if not actor.is_authenticated or actor.user_id is None:
         raise SignInRequired("Sign in to see this page.")
+    request.state.unread_notifications = await notify_service.unread_count(session, actor.user_id)
     return actor
 
 

@@ -13,8 +13,16 @@ from wenming.core.deps import DbSession
 from wenming.org import repository
 from wenming.org.roles import Permission, Role
 from wenming.org.scope import Actor
+from wenming.web.cases import reporting_sources
 from wenming.web.deps import PageActor
-from wenming.web.rendering import N_, has_permission, may_create_users, primary_role, render
+from wenming.web.rendering import (
+    N_,
+    has_permission,
+    may_create_users,
+    may_see_cases,
+    primary_role,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,24 +49,27 @@ HOME_TEXT: dict[Role | None, HomeText] = {
         N_("Grid worker desk"),
         N_("You patrol the grids of your community and report what you find."),
         N_(
-            "Coming next: report problems on patrol, verify fixes on site and check "
-            "storefront duties."
+            "Coming next: the phone app for patrols with GPS tracks and quick reports, and "
+            "storefront duty checks."
         ),
     ),
     Role.INTAKE: HomeText(
         N_("Intake desk"),
         N_("You review the reports that come in for your territory."),
-        N_("Coming next: file or reject incoming reports and close verified cases."),
+        N_(
+            "Coming next: the hotline desk with address search, and on-site confirmation of "
+            "public reports before they are filed."
+        ),
     ),
     Role.DISPATCHER: HomeText(
         N_("Dispatch desk"),
         N_("You send filed cases to the unit responsible for them."),
-        N_("Coming next: dispatch filed cases and handle returns and extension requests."),
+        N_("Coming next: dispatch statistics: on-time and accurate dispatch per unit."),
     ),
     Role.HANDLER: HomeText(
         N_("Responsible unit desk"),
         N_("You fix the problems assigned to your unit within the time limit."),
-        N_("Coming next: receive dispatched cases, fix them and report back with photos."),
+        N_("Coming next: your unit's performance: on-time handling, rework and closure rates."),
     ),
     Role.STREET_ADMIN: HomeText(
         N_("Street administration"),
@@ -68,9 +79,7 @@ HOME_TEXT: dict[Role | None, HomeText] = {
     Role.DISTRICT_ADMIN: HomeText(
         N_("District command centre"),
         N_("You see the whole district: its streets, communities, departments and people."),
-        N_(
-            "Coming next: district dashboards, supervision of overdue cases and evaluation results."
-        ),
+        N_("Coming next: district dashboards and evaluation results."),
     ),
     Role.EVALUATOR: HomeText(
         N_("Evaluation desk"),
@@ -83,7 +92,10 @@ HOME_TEXT: dict[Role | None, HomeText] = {
     Role.SYS_ADMIN: HomeText(
         N_("System administration"),
         N_("You maintain the organisation tree, the departments, the users and their roles."),
-        N_("Coming next: grids, case categories, time limits and working calendars."),
+        N_(
+            "Coming next: pages for case categories, time limits and routing rules (today "
+            "through the API and the command line)."
+        ),
     ),
     None: HomeText(
         N_("Your account"),
@@ -102,10 +114,51 @@ class ActionCard:
     description: str
 
 
+def case_cards(actor: Actor) -> list[ActionCard]:
+    """The case pages for this actor: a handler's own tasks, the queue, the overdue board and the
+    intake form, as their roles allow."""
+    cards: list[ActionCard] = []
+    if actor.has_role(Role.HANDLER):
+        cards.append(
+            ActionCard(
+                "/cases?mine=1&state=open",
+                N_("My unit's tasks"),
+                N_(
+                    "Open cases your unit is responsible for: accept, fix, report back with photos."
+                ),
+            )
+        )
+    if may_see_cases(actor) and actor.roles - {Role.HANDLER, Role.CITIZEN}:
+        cards.append(
+            ActionCard(
+                "/cases",
+                N_("Case queue"),
+                N_("The cases you may see, filtered by state, category, street, source and more."),
+            )
+        )
+    if has_permission(actor, Permission.READ_CASES):
+        cards.append(
+            ActionCard(
+                "/cases/overdue",
+                N_("Overdue board"),
+                N_("Open cases past their due time, the most escalated first."),
+            )
+        )
+    if reporting_sources(actor):
+        cards.append(
+            ActionCard(
+                "/cases/new",
+                N_("Enter a report"),
+                N_("Record a hotline call, an instruction, an inspection or a patrol finding."),
+            )
+        )
+    return cards
+
+
 def action_cards(actor: Actor, counts: dict[str, int]) -> list[ActionCard]:
     """The pages this actor can use today, most useful first; lists with nothing in them are left
     out (a handler of a department sees no administrative unit, for example)."""
-    cards: list[ActionCard] = []
+    cards = case_cards(actor)
     if may_create_users(actor):
         cards.append(
             ActionCard(

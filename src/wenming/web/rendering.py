@@ -139,11 +139,23 @@ def may_create_users(actor: Actor) -> bool:
     return any(GRANTABLE_ROLES.get(grant.role) for grant in actor.grants)
 
 
+def may_see_cases(actor: Actor) -> bool:
+    """Whether the case queue holds work for the actor beyond their own reports: the command
+    centre and admins (territory), handlers (their unit's cases), grid workers (their grids)."""
+    return (
+        has_permission(actor, Permission.READ_CASES)
+        or has_permission(actor, Permission.HANDLE_CASES)
+        or Role.GRID_WORKER in actor.roles
+    )
+
+
 def navigation(actor: Actor | None) -> list[tuple[str, str]]:
     """The (path, label msgid) links of the top navigation for an actor."""
     if actor is None or not actor.is_authenticated:
         return []
-    links = [("/", N_("Home"))]
+    links = [("/", N_("Home")), ("/inbox", N_("Inbox"))]
+    if may_see_cases(actor):
+        links.append(("/cases", N_("Cases")))
     if has_permission(actor, Permission.READ_ORG):
         links.append(("/map", N_("Map")))
         links.append(("/org/units", N_("Units")))
@@ -179,6 +191,8 @@ def page_context(request: Request, actor: Actor | None) -> dict[str, Any]:
         "user_role": role_label(role, language) if role is not None else "",
         "user_role_count": len(signed_in.roles) if signed_in is not None else 0,
         "nav": navigation(signed_in),
+        # Counted by the page_actor dependency; pages without a signed-in actor show no count.
+        "unread_notifications": getattr(request.state, "unread_notifications", 0),
         "active_path": request.url.path,
         "version": __version__,
         "static": lambda name: f"{STATIC_PREFIX}/{name}?v={__version__}",
