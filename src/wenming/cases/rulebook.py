@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 
 from wenming.cases.calendar import CalendarDay as Day
 from wenming.cases.calendar import DayKind, LimitUnit, WorkingCalendar
@@ -89,6 +90,7 @@ class Rulebook:
 
 async def bump_reference_version(session: AsyncSession, now: datetime) -> int:
     """Record a change of the rulebook in the current transaction; returns the new version."""
+    session.info.pop(SESSION_KEY, None)
     result = await session.execute(
         update(ReferenceVersion)
         .where(ReferenceVersion.id == 1)
@@ -194,6 +196,25 @@ def rulebook_cache(session: AsyncSession) -> RulebookCache:
     return cache
 
 
+SESSION_KEY = "wenming.rulebook"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_remembered(session: Session, *_args: object) -> None:
+    """A finished or undone transaction forgets its rulebook: the next one reads the version."""
+    session.info.pop(SESSION_KEY, None)
+
+
 async def rulebook(session: AsyncSession, settings: Settings) -> Rulebook:
-    """The current rulebook for this session's database."""
-    return await rulebook_cache(session).get(session, settings)
+    """The current rulebook for this session's database, read once per unit of work.
+
+    Within one transaction the version can only move by this transaction's own change, which
+    forgets the remembered copy (``bump_reference_version``).
+    """
+    remembered = session.info.get(SESSION_KEY)
+    if isinstance(remembered, Rulebook):
+        return remembered
+    book = await rulebook_cache(session).get(session, settings)
+    session.info[SESSION_KEY] = book
+    return book

@@ -256,7 +256,7 @@ async def likely_duplicates(
 
 async def visible_to(session: AsyncSession, actor: Actor, found: Sequence[Case]) -> list[Case]:
     """The cases of a list that the actor may read, in the list's order."""
-    if not found:
+    if not found or not actor.is_authenticated:
         return []
     visible = set(
         (
