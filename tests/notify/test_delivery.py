@@ -347,11 +347,11 @@ async def test_without_a_webhook_nothing_is_sent(
     assert (row.status, row.attempts) == ("pending", 0)
 
 
+# Row locks are PostgreSQL's (SQLite has one writer at a time), so this runs on PostgreSQL only.
+@pytest.mark.parametrize("committed_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
 async def test_a_pass_skips_rows_another_worker_is_claiming(
     database: Database, hook_settings: Settings, receiver: Receiver, http: httpx.AsyncClient
 ) -> None:
-    if database.backend != "postgresql":
-        pytest.skip("row locks are PostgreSQL's; SQLite has one writer at a time")
     await notify_committed(database, hook_settings, 2)
     async with database.session() as other_worker:
         await other_worker.execute(select(NotificationOutbox.id).with_for_update())
