@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wenming.cases.deadlines import epoch
 from wenming.cases.models import Case, CaseDeadline, CaseEvent, SweepRun
+from wenming.core.clock import SystemClock
 from wenming.core.config import Settings
 from wenming.core.db import Database
 from wenming.core.deps import SessionOpener
@@ -94,17 +95,12 @@ async def escalate_batch(session: AsyncSession, run_id: int, now: datetime, limi
     count = result.rowcount or 0  # type: ignore[attr-defined]
     if count == 0:
         return 0
-    escalated = select(CaseDeadline.case_id).where(CaseDeadline.escalated_run_id == run_id)
-    level = (
-        select(CaseDeadline.escalation_level)
-        .where(CaseDeadline.case_id == Case.id, CaseDeadline.escalated_run_id == run_id)
-        .limit(1)
-        .scalar_subquery()
-    )
+    # One pass over the batch's clocks (UPDATE ... FROM): a correlated subquery per case would
+    # walk the whole batch for every case, quadratic in the batch size.
     await session.execute(
         update(Case)
-        .where(Case.id.in_(escalated))
-        .values(overdue=True, escalation_level=level)
+        .where(Case.id == CaseDeadline.case_id, CaseDeadline.escalated_run_id == run_id)
+        .values(overdue=True, escalation_level=CaseDeadline.escalation_level)
         .execution_options(synchronize_session=False)
     )
     data = (
@@ -265,7 +261,7 @@ async def sweep(
             run = await session.get(SweepRun, run_id)
             if run is not None:
                 run.escalated = done
-                run.finished_at = began
+                run.finished_at = SystemClock().now()
         run_ids.append(run_id)
         escalated += done
         if done < batch:
