@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: demo test lint typecheck format serve install clean bench
+.PHONY: demo test lint typecheck format serve install clean bench bench-cases
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: $(STAMP) lint typecheck ## the whole suite: lint, types, and pytest on SQL
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/write_path.py
+
+bench-cases: $(STAMP) ## case intake and overdue sweep benchmarks (SQLite; + PostgreSQL with WENMING_BENCH_DATABASE_URL)
+	$(BIN)/python benchmarks/intake.py
+	$(BIN)/python benchmarks/sweep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
