@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from wenming.cases.calendar import CalendarDay as Day
 from wenming.cases.calendar import DayKind, LimitUnit, WorkingCalendar
@@ -199,10 +199,17 @@ def rulebook_cache(session: AsyncSession) -> RulebookCache:
 SESSION_KEY = "wenming.rulebook"
 
 
-@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction: SessionTransaction) -> None:
+    """The end of the outermost transaction forgets the rulebook: the next one reads the version
+    (a released SAVEPOINT is not the end: the unit of work goes on)."""
+    if transaction.parent is None:
+        session.info.pop(SESSION_KEY, None)
+
+
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_remembered(session: Session, *_args: object) -> None:
-    """A finished or undone transaction forgets its rulebook: the next one reads the version."""
+def _forget_on_rollback(session: Session, _previous: SessionTransaction) -> None:
+    """Anything undone may have undone a change of the rulebook too."""
     session.info.pop(SESSION_KEY, None)
 
 

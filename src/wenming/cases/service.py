@@ -443,7 +443,10 @@ async def _create(
         await _link_attachments(
             session, case, body.attachments, Purpose.REPORT, event, "attachments"
         )
-    duplicates = await _duplicates(session, book, case, now, settings)
+    # The public may read no case, so it is shown no duplicates: the search is for staff.
+    duplicates = (
+        await _duplicates(session, book, case, now, settings) if actor.is_authenticated else []
+    )
     return Reported(case, True, duplicates)
 
 
