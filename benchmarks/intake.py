@@ -67,7 +67,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, status
+from fastapi import FastAPI, status
 from shapely.geometry import Point
 from sqlalchemy import create_engine, event, func, select, table, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -106,8 +106,7 @@ from write_path import PATH as ONE_ROW_PATH
 
 INTAKE_PATH = "/api/v1/cases"
 BARE_PATH = "/bench/bare"
-LEAN_PATH = "/bench/intake-lean"
-ENDPOINTS = {"bare": BARE_PATH, "one-row": ONE_ROW_PATH, "intake": INTAKE_PATH, "lean": LEAN_PATH}
+ENDPOINTS = {"bare": BARE_PATH, "one-row": ONE_ROW_PATH, "intake": INTAKE_PATH}
 DEFAULT_ENDPOINTS = ("bare", "one-row", "intake")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 WORKERS = 2
@@ -151,8 +150,7 @@ def bench_app() -> FastAPI:
 
 
 def build_bench_app(settings: Settings, database: Database | None = None) -> FastAPI:
-    """``create_app`` plus the bare route, the one-row route, the lean prototype and an info
-    route."""
+    """``create_app`` plus the bare route, the one-row route and an info route."""
     app = create_app(settings, database=database)
 
     @app.post(BARE_PATH, status_code=status.HTTP_201_CREATED, response_model=CaseCreate)
@@ -167,109 +165,7 @@ def build_bench_app(settings: Settings, database: Database | None = None) -> Fas
         return {"pid": os.getpid(), "loop": f"{type(loop).__module__}.{type(loop).__name__}"}
 
     app.include_router(async_router())
-    app.include_router(lean_router())
     return app
-
-
-def lean_router() -> APIRouter:
-    """A prototype of the proposed intake, for the investigation only (``--endpoints ... lean``).
-
-    The same steps and the same rows as ``POST /api/v1/cases`` for an anonymous citizen, built
-    from the report service's own (private) helpers, in another order: every read (idempotency
-    key, rulebook, locate, routing, duplicates) in a read transaction, then a write transaction
-    holding only the inserts (case, deadline, event, key), then the answer read in a second read
-    transaction. SQLite's write lock is held for the inserts only instead of the whole request.
-    It follows the helpers' names, so a change of ``cases/service.py`` may need one here.
-    """
-    from wenming.cases import deadlines, service, views
-    from wenming.cases.models import Case, IdempotencyKey
-    from wenming.cases.routing import suggest
-    from wenming.cases.rulebook import rulebook
-    from wenming.cases.schemas import CaseCreated
-    from wenming.cases.workflow import STEP_OF_STATE, State
-    from wenming.org.scope import Actor
-
-    router = APIRouter()
-
-    @router.post(LEAN_PATH, status_code=status.HTTP_201_CREATED, response_model=CaseCreated)
-    async def lean_report(
-        body: CaseCreate, request: Request, idempotency_key: IdempotencyKeyHeader = None
-    ) -> CaseCreated:
-        """Report as an anonymous citizen, holding the write lock for the inserts only."""
-        database: Database = request.app.state.db
-        settings: Settings = request.app.state.settings
-        now = request.app.state.clock.now()
-        actor = Actor.anonymous()
-        owner, request_hash = service._owner(actor), service._request_hash(body)
-        async with database.session(write=False) as session:
-            earlier = None
-            if idempotency_key is not None:
-                earlier = await service._replay(session, owner, idempotency_key, request_hash)
-            if earlier is None:
-                service._check_source(actor, body.source)
-                book = await rulebook(session, settings)
-                category = service._category(book, actor, body)
-                place = await service._place(session, actor, body, None)
-                case = Case(
-                    code=service.new_code(),
-                    source=body.source.value,
-                    category_id=category.id,
-                    description=body.description,
-                    lon=place.lon,
-                    lat=place.lat,
-                    address=body.address or place.label,
-                    grid_id=place.grid_id,
-                    unit_id=place.unit_id,
-                    street_id=place.street_id,
-                    urgency=body.urgency.value,
-                    reporter_name=body.reporter_name,
-                    reporter_phone=body.reporter_phone,
-                    anonymous=body.anonymous,
-                    public=body.public,
-                    state=State.REPORTED.value,
-                    overdue=False,
-                    escalation_level=0,
-                    rework_count=0,
-                    extension_count=0,
-                    reopen_count=0,
-                    supporters=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-                service._remember(case, await suggest(session, book, case))
-                clock = deadlines.plan_clock(book, case, STEP_OF_STATE[State.REPORTED], now)
-                case.id = 0  # not stored yet: compared with other cases' ids
-                duplicates = await service._duplicates(session, book, case, now, settings)
-                case.id = None
-        if earlier is None:
-            async with database.session(write=True) as session:
-                session.add(case)
-                await session.flush()
-                clock.case_id = case.id
-                session.add(clock)
-                await service._append(session, case, "report", None, actor, now, body.description)
-                if idempotency_key is not None:
-                    session.add(
-                        IdempotencyKey(
-                            owner=owner,
-                            key=idempotency_key,
-                            request_hash=request_hash,
-                            case_id=case.id,
-                            created_at=now,
-                        )
-                    )
-                await session.flush()
-        async with database.session(write=False) as session:
-            shown = earlier if earlier is not None else case
-            visible = (
-                [] if earlier is not None else await service.visible_to(session, actor, duplicates)
-            )
-            return CaseCreated(
-                case=await views.detail(session, actor, shown, now=now, settings=settings),
-                likely_duplicates=await views.summaries(session, visible, settings),
-            )
-
-    return router
 
 
 # --- the seeded database ------------------------------------------------------------------------
@@ -825,7 +721,7 @@ def check_rows(
     """Every acknowledged report is stored with its event, deadline and key (more may be: wrk
     stops with requests in flight that the server still completes)."""
     counts = database.counts(url)
-    reports = acks.get("intake", 0) + acks.get("lean", 0)
+    reports = acks.get("intake", 0)
     rows = acks.get("one-row", 0)
     ok = (
         counts["case_record"] >= reports
@@ -878,7 +774,7 @@ def measure(args: argparse.Namespace, client: str) -> tuple[list[RunRecord], lis
             started = time.monotonic()
             database.prepare()
             bodies = report_bodies(database.template_url, args.bodies, seed_value=20261127)
-            for endpoint in ("intake", "bare", "lean"):
+            for endpoint in ("intake", "bare"):
                 loader.set_bodies(endpoint, bodies)
             print(f"{backend}: seeded in {time.monotonic() - started:.1f} s", flush=True)
             try:
@@ -1205,19 +1101,17 @@ class StepTimer:
 
 def instrument(timer: StepTimer) -> None:
     """Wrap the steps of the report path that exist (timing only; behaviour unchanged)."""
-    from wenming.cases import service, views
+    from wenming.cases import intake, service, views
 
     steps = [
-        (service, "report", "report()"),
-        (service, "_replay", "report: idempotency lookup"),
-        (service, "rulebook", "report: rulebook (version read)"),
-        (service, "_place", "report: locate + units"),
-        (service, "_create", "report: create (case, deadline, event)"),
-        (service, "suggest", "report: create: routing suggestion"),
-        (service, "_duplicates", "report: create: duplicate check"),
-        (service, "visible_to", "answer: visible duplicates"),
-        (views, "detail", "answer: case detail"),
-        (views, "summaries", "answer: duplicate summaries"),
+        (intake, "report", "report()"),
+        (service, "prepare", "report: prepare (check, place, route, plan)"),
+        (service, "_place", "report: prepare: locate + units"),
+        (service, "suggest", "report: prepare: routing suggestion"),
+        (intake, "write_group", "report: write a group (case, deadline, event, key)"),
+        (intake, "_repeat", "report: answer a repeated key"),
+        (service, "find_duplicates", "report: duplicate check (staff)"),
+        (views, "detail", "answer: case detail (read back)"),
     ]
     for owner, name, label in steps:
         if hasattr(owner, name):
@@ -1307,7 +1201,7 @@ async def sequential_costs(
 def profile_command(args: argparse.Namespace) -> None:
     """Print the sequential cost of each endpoint with each SQLite driver, then where an
     intake's time goes step by step."""
-    endpoints = ["bare", "one-row", "intake", "lean"]
+    endpoints = ["bare", "one-row", "intake"]
     timer = StepTimer()
     instrument(timer)
     costs: list[SequentialCost] = []
@@ -1489,7 +1383,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "--endpoints",
             nargs="+",
             default=list(DEFAULT_ENDPOINTS),
-            help="bare, one-row, intake; lean: the prototype of the proposed intake",
+            help="bare, one-row, intake",
         )
         target.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
         target.add_argument("--max-seconds", type=float, default=900.0, help="whole budget")

@@ -20,7 +20,12 @@ from wenming.cases.reference import sync_reference_data
 from wenming.core.clock import FrozenClock
 from wenming.core.config import Environment, Settings
 from wenming.core.db import Database, create_engine_for, sync_url
-from wenming.core.deps import SessionOpener, get_session, get_session_opener
+from wenming.core.deps import (
+    SessionOpener,
+    get_read_session_opener,
+    get_session,
+    get_session_opener,
+)
 from wenming.core.migrate import upgrade
 from wenming.core.security import use_cheapest_password_hashing
 from wenming.main import create_app
@@ -123,6 +128,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         # Answers from memory are tested on purpose (tests/geo/test_lookup_api.py); elsewhere
         # every lookup re-reads, because a frozen clock never lets a snapshot age.
         geo_lookup_max_staleness_ms=0,
+        intake_max_staleness_ms=0,
     )
 
 
@@ -158,6 +164,7 @@ def app(settings: Settings, session: AsyncSession, clock: FrozenClock) -> Iterat
 
     application.dependency_overrides[get_session] = _test_session
     application.dependency_overrides[get_session_opener] = _test_opener
+    application.dependency_overrides[get_read_session_opener] = _test_opener
     yield application
     application.dependency_overrides.clear()
 

@@ -19,6 +19,7 @@ from wenming.core.deps import (
     SESSION_COOKIE,
     AppClock,
     DbSession,
+    OpenSession,
     bearer_token,
     is_write_request,
     require_authenticated,
@@ -62,6 +63,27 @@ async def current_actor(request: Request, session: DbSession, clock: AppClock) -
     return actor
 
 
+def sends_credentials(request: Request) -> bool:
+    """Whether a request carries a token, an API key or a session cookie."""
+    return bool(
+        bearer_token(request)
+        or request.headers.get("x-api-key")
+        or request.cookies.get(SESSION_COOKIE)
+    )
+
+
+async def actor_outside_unit_of_work(
+    request: Request, open_session: OpenSession, clock: AppClock
+) -> Actor:
+    """``current_actor`` for endpoints that open their own units of work (case intake): the
+    anonymous public costs no database access, and credentials are checked in a short unit of
+    work of their own, so the request's later writes do not hold it."""
+    if not sends_credentials(request):
+        return Actor.anonymous()
+    async with open_session() as session:
+        return await current_actor(request, session, clock)
+
+
 async def signed_in_actor(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
     """The actor, who must be signed in (401 otherwise)."""
     require_authenticated(actor.user_id)
@@ -69,4 +91,5 @@ async def signed_in_actor(actor: Annotated[Actor, Depends(current_actor)]) -> Ac
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+ActorOutsideUnitOfWork = Annotated[Actor, Depends(actor_outside_unit_of_work)]
 SignedInActor = Annotated[Actor, Depends(signed_in_actor)]

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
-from wenming.auth.deps import CurrentActor, SignedInActor
-from wenming.cases import admin, repository, service, views
+from wenming.auth.deps import ActorOutsideUnitOfWork, CurrentActor, SignedInActor
+from wenming.cases import admin, intake, repository, service, views
 from wenming.cases.calendar import DayKind
 from wenming.cases.repository import CaseFilter
 from wenming.cases.rulebook import rulebook
@@ -33,7 +33,14 @@ from wenming.cases.schemas import (
 )
 from wenming.cases.vocab import Area, Kind, Source, Urgency
 from wenming.cases.workflow import Action, State
-from wenming.core.deps import MAX_ROW_ID, AppClock, AppSettings, DbSession
+from wenming.core.deps import (
+    MAX_ROW_ID,
+    AppClock,
+    AppSettings,
+    DbSession,
+    OpenReadSession,
+    OpenSession,
+)
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -69,9 +76,11 @@ class CalendarDayOut(BaseModel):
 )
 async def report_case(
     body: CaseCreate,
+    request: Request,
     response: Response,
-    session: DbSession,
-    actor: CurrentActor,
+    actor: ActorOutsideUnitOfWork,
+    open_read: OpenReadSession,
+    open_write: OpenSession,
     clock: AppClock,
     settings: AppSettings,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -81,18 +90,20 @@ async def report_case(
     The case is committed before the answer is sent. The answer lists open cases of the same
     category nearby (likely duplicates) that you may read.
     """
-    now = clock.now()
-    outcome = await service.report(
-        session, actor, body, now=now, settings=settings, idempotency_key=idempotency_key
+    outcome = await intake.report(
+        request,
+        actor,
+        body,
+        now=clock.now(),
+        settings=settings,
+        idempotency_key=idempotency_key,
+        open_read=open_read,
+        open_write=open_write,
     )
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
-    response.headers["Location"] = f"/api/v1/cases/{outcome.case.code}"
-    visible = await service.visible_to(session, actor, outcome.duplicates)
-    return CaseCreated(
-        case=await views.detail(session, actor, outcome.case, now=now, settings=settings),
-        likely_duplicates=await views.summaries(session, visible, settings),
-    )
+    response.headers["Location"] = f"/api/v1/cases/{outcome.answer.case.code}"
+    return outcome.answer
 
 
 @router.get("", response_model=CasePage, summary="A queue of cases")

@@ -11,13 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from wenming.cases.directory import OrgLookups
 from wenming.cases.models import Case
 from wenming.cases.rulebook import Rulebook, RuleInfo
 from wenming.geo.models import Component
-from wenming.org.models import AdminUnit, Department, UnitClosure
 
 
 class Reason(StrEnum):
@@ -50,16 +47,6 @@ class Suggestion:
     rule_id: int | None = None
 
 
-async def unit_depths(session: AsyncSession, unit_id: int) -> dict[int, int]:
-    """The unit and its ancestors, each with its distance from the unit (0 for itself)."""
-    rows = await session.execute(
-        select(UnitClosure.ancestor_id, UnitClosure.depth).where(
-            UnitClosure.descendant_id == unit_id
-        )
-    )
-    return {ancestor: depth for ancestor, depth in rows}
-
-
 def _best_rule(
     book: Rulebook, case: Case, owner_id: int | None, depths: dict[int, int]
 ) -> RuleInfo | None:
@@ -82,12 +69,12 @@ def _best_rule(
     return best[1] if best else None
 
 
-async def suggest(session: AsyncSession, book: Rulebook, case: Case) -> Suggestion:
-    """The responsible unit the rules suggest for a case, with the reason."""
-    depths = await unit_depths(session, case.unit_id)
-    component: Component | None = None
-    if case.component_id is not None:
-        component = await session.get(Component, case.component_id)
+async def suggest(
+    org: OrgLookups, book: Rulebook, case: Case, component: Component | None
+) -> Suggestion:
+    """The responsible unit the rules suggest for a case (placed at ``case.unit_id``, with its
+    ``component`` if any), with the reason."""
+    depths = await org.depths(case.unit_id)
     owner_id = component.owner_department_id if component is not None else None
     rule = _best_rule(book, case, owner_id, depths)
     if rule is not None:
@@ -102,16 +89,10 @@ async def suggest(session: AsyncSession, book: Rulebook, case: Case) -> Suggesti
         )
     key = book.category(case.category_id).department_key
     if key is not None:
-        district = await session.scalar(
-            select(AdminUnit.code)
-            .join(UnitClosure, UnitClosure.ancestor_id == AdminUnit.id)
-            .where(UnitClosure.descendant_id == case.unit_id, AdminUnit.level == 3)
-        )
+        district = await org.district_code(case.unit_id)
         if district is not None:
-            department_id = await session.scalar(
-                select(Department.id).where(Department.code == f"{district[:6]}-{key}")
-            )
-            if department_id is not None:
-                return Suggestion(Target(department_id=department_id), Reason.CATEGORY)
+            department = await org.department_by_code(f"{district[:6]}-{key}")
+            if department is not None:
+                return Suggestion(Target(department_id=department.id), Reason.CATEGORY)
     street_id = case.street_id if case.street_id is not None else case.unit_id
     return Suggestion(Target(unit_id=street_id), Reason.TERRITORY)

@@ -7,7 +7,7 @@ import hashlib
 import json
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,11 +17,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from wenming.attachments.models import Attachment
 from wenming.attachments.service import attachments_by_keys
 from wenming.cases import deadlines, notices
 from wenming.cases.access import capacities, readable
-from wenming.cases.models import Case, CaseAttachment, CaseEvent, CaseFollower, IdempotencyKey
-from wenming.cases.routing import Reason, Suggestion, Target, suggest, unit_depths
+from wenming.cases.directory import OrgLookups, SessionLookups
+from wenming.cases.models import (
+    Case,
+    CaseAttachment,
+    CaseDeadline,
+    CaseEvent,
+    CaseFollower,
+    IdempotencyKey,
+)
+from wenming.cases.routing import Reason, Suggestion, Target, suggest
 from wenming.cases.rulebook import CategoryInfo, Rulebook, rulebook
 from wenming.cases.schemas import ActionIn, CaseCreate, SupportIn, TargetIn
 from wenming.cases.vocab import Purpose, Source
@@ -39,7 +48,8 @@ from wenming.cases.workflow import (
 )
 from wenming.core.config import Settings
 from wenming.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from wenming.geo.lookup import OutsideGrids, locate
+from wenming.geo.crs import Crs
+from wenming.geo.lookup import Location, OutsideGrids, locate
 from wenming.geo.models import Component
 from wenming.org.models import AdminUnit, Department
 from wenming.org.roles import Role
@@ -154,18 +164,17 @@ class Place:
     lon: float | None
     lat: float | None
     grid_id: int | None
+    grid_code: str | None
     unit_id: int
     street_id: int | None
     label: str
 
 
-async def _units_by_code(session: AsyncSession, codes: Sequence[str]) -> dict[str, AdminUnit]:
-    rows = await session.scalars(select(AdminUnit).where(AdminUnit.code.in_(codes)))
-    return {unit.code: unit for unit in rows.all()}
+Locator = Callable[[float, float, Crs], Awaitable[Location]]
 
 
 async def _place(
-    session: AsyncSession, actor: Actor, body: CaseCreate, component: Component | None
+    org: OrgLookups, locator: Locator, actor: Actor, body: CaseCreate, component: Component | None
 ) -> Place:
     lon, lat, crs = body.lon, body.lat, body.crs
     if (lon is None) != (lat is None):
@@ -176,11 +185,11 @@ async def _place(
         lon, lat, crs = component.lon, component.lat, crs.WGS84
     if lon is not None and lat is not None:
         try:
-            found = await locate(session, lon, lat, crs)
+            found = await locator(lon, lat, crs)
         except OutsideGrids as error:
             raise InvalidInput(error.detail, field="lon") from error
         codes = [p.code for p in (found.community, found.street) if p is not None]
-        units = await _units_by_code(session, codes)
+        units = await org.units_by_code(codes)
         community = units.get(found.community.code) if found.community else None
         street = units.get(found.street.code) if found.street else None
         lowest = community or street
@@ -193,6 +202,7 @@ async def _place(
             found.wgs84_lon,
             found.wgs84_lat,
             found.grid_id,
+            found.grid_code,
             lowest.id,
             street.id if street else None,
             label,
@@ -205,7 +215,7 @@ async def _place(
         )
     if not actor.has_role(*STAFF_ROLES):
         raise InvalidInput("Reports from the public need a point on the map.", field="lon")
-    unit = (await _units_by_code(session, [body.unit_code])).get(body.unit_code)
+    unit = (await org.units_by_code([body.unit_code])).get(body.unit_code)
     if unit is None or unit.level < 4:
         raise InvalidInput(
             f"Unit {body.unit_code} is not a street/town or community/village.", field="unit_code"
@@ -213,10 +223,10 @@ async def _place(
     if not body.address:
         raise InvalidInput("A report placed by unit needs an address.", field="address")
     street_id = unit.id if unit.level == 4 else unit.parent_id
-    return Place(None, None, None, unit.id, street_id, unit.name)
+    return Place(None, None, None, None, unit.id, street_id, unit.name)
 
 
-async def _duplicates(
+async def find_duplicates(
     session: AsyncSession, book: Rulebook, case: Case, now: datetime, settings: Settings
 ) -> list[Case]:
     """Open cases of the same category near the case, reported in the last days, nearest first."""
@@ -251,7 +261,9 @@ async def likely_duplicates(
 ) -> list[Case]:
     """The likely duplicates of a case that the actor may read."""
     book = await rulebook(session, settings)
-    return await visible_to(session, actor, await _duplicates(session, book, case, now, settings))
+    return await visible_to(
+        session, actor, await find_duplicates(session, book, case, now, settings)
+    )
 
 
 async def visible_to(session: AsyncSession, actor: Actor, found: Sequence[Case]) -> list[Case]:
@@ -309,8 +321,7 @@ def _label(actor: Actor) -> str:
     return actor.display_name or actor.username
 
 
-async def _append(
-    session: AsyncSession,
+def _event(
     case: Case,
     action: str,
     from_state: State | None,
@@ -319,7 +330,8 @@ async def _append(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> CaseEvent:
-    event = CaseEvent(
+    """An event of a case in its current state (not added to any session)."""
+    return CaseEvent(
         case_id=case.id,
         action=action,
         from_state=from_state.value if from_state else None,
@@ -330,34 +342,61 @@ async def _append(
         note=note,
         data=json.dumps(data or {}, ensure_ascii=False, sort_keys=True),
     )
+
+
+async def _append(
+    session: AsyncSession,
+    case: Case,
+    action: str,
+    from_state: State | None,
+    actor: Actor,
+    now: datetime,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    event = _event(case, action, from_state, actor, now, note, data)
     session.add(event)
     return event
 
 
-async def report(
-    session: AsyncSession,
+@dataclass
+class Draft:
+    """A report checked, placed and routed, not yet written: the case, its first clock and its
+    first event (none has an id yet), the photos to link, and the idempotency key to record."""
+
+    case: Case
+    clock: CaseDeadline
+    event: CaseEvent
+    photos: list[Attachment]
+    component_code: str | None
+    grid_code: str | None
+    idempotency: IdempotencyKey | None
+
+
+async def prepare(
+    session: AsyncSession | None,
+    org: OrgLookups,
+    locator: Locator,
+    book: Rulebook,
     actor: Actor,
     body: CaseCreate,
     *,
     now: datetime,
-    settings: Settings,
     idempotency_key: str | None = None,
-) -> Reported:
-    """File a new report: validate, locate, route, look for duplicates, record the case and its
-    first event. A repeated ``Idempotency-Key`` returns the case the first call created."""
-    request_hash = _request_hash(body)
-    owner = _owner(actor)
-    if idempotency_key is not None:
-        earlier = await _replay(session, owner, idempotency_key, request_hash)
-        if earlier is not None:
-            return Reported(earlier, False, [])
+) -> Draft:
+    """Check, place and route a report without writing anything.
+
+    ``session`` is read only for what no snapshot holds: the component named in the report and
+    the photos it lists (``None`` is allowed when the report names neither).
+    """
     _check_source(actor, body.source)
     if body.source is Source.CITIZEN and actor.has_role(*STAFF_ROLES) and body.unit_code:
         raise InvalidInput("Citizens' reports are placed with a point.", field="unit_code")
-    book = await rulebook(session, settings)
     category = _category(book, actor, body)
     component: Component | None = None
     if body.component_code is not None:
+        if session is None:
+            raise RuntimeError("a report naming a component is prepared with a session")
         component = await session.scalar(
             select(Component).where(Component.code == body.component_code)
         )
@@ -365,43 +404,14 @@ async def report(
             raise InvalidInput(
                 f"There is no component {body.component_code}.", field="component_code"
             )
-    place = await _place(session, actor, body, component)
-    if idempotency_key is None:
-        return await _create(session, actor, body, book, category, place, component, now, settings)
-    try:
-        async with session.begin_nested():
-            reported = await _create(
-                session, actor, body, book, category, place, component, now, settings
-            )
-            session.add(
-                IdempotencyKey(
-                    owner=owner,
-                    key=idempotency_key,
-                    request_hash=request_hash,
-                    case_id=reported.case.id,
-                    created_at=now,
-                )
-            )
-            await session.flush()
-        return reported
-    except IntegrityError:
-        earlier = await _replay(session, owner, idempotency_key, request_hash)
-        if earlier is None:
-            raise
-        return Reported(earlier, False, [])
-
-
-async def _create(
-    session: AsyncSession,
-    actor: Actor,
-    body: CaseCreate,
-    book: Rulebook,
-    category: CategoryInfo,
-    place: Place,
-    component: Component | None,
-    now: datetime,
-    settings: Settings,
-) -> Reported:
+    place = await _place(org, locator, actor, body, component)
+    photos: list[Attachment] = []
+    if body.attachments:
+        if session is None:
+            raise RuntimeError("a report with photos is prepared with a session")
+        if len(set(body.attachments)) != len(body.attachments):
+            raise InvalidInput("The same photo is listed twice.", field="attachments")
+        photos = list(await attachments_by_keys(session, body.attachments))
     case = Case(
         code=new_code(),
         source=body.source.value,
@@ -427,27 +437,109 @@ async def _create(
         extension_count=0,
         reopen_count=0,
         supporters=0,
+        version=1,
         created_at=now,
         updated_at=now,
     )
-    suggestion = await suggest(session, book, case)
-    _remember(case, suggestion)
+    _remember(case, await suggest(org, book, case, component))
     clock = deadlines.plan_clock(book, case, STEP_OF_STATE[State.REPORTED], now)
-    session.add(case)
-    await session.flush()
-    clock.case_id = case.id
-    session.add(clock)
-    event = await _append(session, case, "report", None, actor, now, body.description)
-    if body.attachments:
-        await session.flush()
-        await _link_attachments(
-            session, case, body.attachments, Purpose.REPORT, event, "attachments"
+    event = _event(case, "report", None, actor, now, body.description)
+    idempotency = None
+    if idempotency_key is not None:
+        idempotency = IdempotencyKey(
+            owner=_owner(actor),
+            key=idempotency_key,
+            request_hash=_request_hash(body),
+            created_at=now,
         )
+    return Draft(case, clock, event, photos, body.component_code, place.grid_code, idempotency)
+
+
+async def replay(
+    session: AsyncSession, actor: Actor, body: CaseCreate, idempotency_key: str
+) -> Case | None:
+    """The case an earlier report with this key created, if any; Conflict when the key was used
+    for a different report."""
+    return await _replay(session, _owner(actor), idempotency_key, _request_hash(body))
+
+
+async def report(
+    session: AsyncSession,
+    actor: Actor,
+    body: CaseCreate,
+    *,
+    now: datetime,
+    settings: Settings,
+    idempotency_key: str | None = None,
+) -> Reported:
+    """File a new report: validate, locate, route, look for duplicates, record the case and its
+    first event. A repeated ``Idempotency-Key`` returns the case the first call created.
+
+    This is the report inside a unit of work the caller holds (pages, demo, other services);
+    the API's intake prepares from snapshots and writes in groups (``cases.intake``).
+    """
+    if idempotency_key is not None:
+        earlier = await replay(session, actor, body, idempotency_key)
+        if earlier is not None:
+            return Reported(earlier, False, [])
+    book = await rulebook(session, settings)
+
+    async def locator(lon: float, lat: float, crs: Crs) -> Location:
+        return await locate(session, lon, lat, crs)
+
+    draft = await prepare(
+        session,
+        SessionLookups(session),
+        locator,
+        book,
+        actor,
+        body,
+        now=now,
+        idempotency_key=idempotency_key,
+    )
+    if draft.idempotency is None:
+        await _store(session, draft)
+    else:
+        try:
+            async with session.begin_nested():
+                await _store(session, draft)
+        except IntegrityError:
+            earlier = await replay(session, actor, body, draft.idempotency.key)
+            if earlier is None:
+                raise
+            return Reported(earlier, False, [])
     # The public may read no case, so it is shown no duplicates: the search is for staff.
     duplicates = (
-        await _duplicates(session, book, case, now, settings) if actor.is_authenticated else []
+        await find_duplicates(session, book, draft.case, now, settings)
+        if actor.is_authenticated
+        else []
     )
-    return Reported(case, True, duplicates)
+    return Reported(draft.case, True, duplicates)
+
+
+async def _store(session: AsyncSession, draft: Draft) -> None:
+    """Write a draft in the session's unit of work."""
+    case = draft.case
+    session.add(case)
+    await session.flush()
+    draft.clock.case_id = case.id
+    draft.event.case_id = case.id
+    session.add_all([draft.clock, draft.event])
+    await session.flush()
+    for position, photo in enumerate(draft.photos):
+        session.add(
+            CaseAttachment(
+                case_id=case.id,
+                attachment_id=photo.id,
+                event_id=draft.event.id,
+                purpose=Purpose.REPORT.value,
+                position=position,
+            )
+        )
+    if draft.idempotency is not None:
+        draft.idempotency.case_id = case.id
+        session.add(draft.idempotency)
+    await session.flush()
 
 
 def _remember(case: Case, suggestion: Suggestion) -> None:
@@ -484,7 +576,8 @@ async def _resolve_target(session: AsyncSession, case: Case, body: TargetIn) -> 
         raise InvalidInput(
             "Name exactly one responsible unit: a department_code or a unit_code.", field="target"
         )
-    territory = await unit_depths(session, case.unit_id)
+    org = SessionLookups(session)
+    territory = await org.depths(case.unit_id)
     if body.department_code is not None:
         department = await session.scalar(
             select(Department).where(Department.code == body.department_code)
@@ -495,7 +588,8 @@ async def _resolve_target(session: AsyncSession, case: Case, body: TargetIn) -> 
                 field="target.department_code",
             )
         return Target(department_id=department.id)
-    unit = (await _units_by_code(session, [body.unit_code or ""])).get(body.unit_code or "")
+    code = body.unit_code or ""
+    unit = (await SessionLookups(session).units_by_code([code])).get(code)
     if unit is None or unit.level not in (4, 5):
         raise InvalidInput(
             f"Unit {body.unit_code} is not a street/town or community/village.",
@@ -504,7 +598,7 @@ async def _resolve_target(session: AsyncSession, case: Case, body: TargetIn) -> 
     district = await session.scalar(
         select(AdminUnit.id).where(AdminUnit.id.in_(list(territory)), AdminUnit.level == 3)
     )
-    if district is None or district not in await unit_depths(session, unit.id):
+    if district is None or district not in await org.depths(unit.id):
         raise InvalidInput(
             f"Unit {body.unit_code} lies outside the case's district.", field="target.unit_code"
         )

@@ -25,7 +25,7 @@ from wenming.cases.schemas import (
 )
 from wenming.cases.service import standing_of
 from wenming.cases.vocab import Purpose, Source, Urgency
-from wenming.cases.workflow import State, allowed_actions
+from wenming.cases.workflow import Capacity, State, allowed_actions
 from wenming.core.config import Settings
 from wenming.core.security import mask_name, mask_phone
 from wenming.geo.models import Component, Grid
@@ -165,9 +165,6 @@ async def detail(
             .order_by(CaseAttachment.event_id, CaseAttachment.position)
         )
     ).all()
-    by_event: dict[int | None, list[AttachmentOut]] = {}
-    for event_id, purpose, key in photos:
-        by_event.setdefault(event_id, []).append(_attachment_out(key, purpose))
     events = (
         await session.scalars(
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
@@ -188,6 +185,42 @@ async def detail(
         if case.merged_into_id is not None
         else None
     )
+    return compose(
+        actor,
+        case,
+        book,
+        names,
+        held,
+        [(event_id, purpose, key) for event_id, purpose, key in photos],
+        events,
+        grid_code=grid_code,
+        component_code=component_code,
+        merged_into=merged_into,
+        now=now,
+        settings=settings,
+    )
+
+
+def compose(
+    actor: Actor,
+    case: Case,
+    book: Rulebook,
+    names: Names,
+    held: frozenset[Capacity],
+    photos: Sequence[tuple[int | None, str, str]],
+    events: Sequence[CaseEvent],
+    *,
+    grid_code: str | None,
+    component_code: str | None,
+    merged_into: str | None,
+    now: datetime,
+    settings: Settings,
+) -> CaseOut:
+    """A case in full from what has been read about it: ``photos`` are (event id, purpose, key)
+    in display order, ``events`` in time order."""
+    by_event: dict[int | None, list[AttachmentOut]] = {}
+    for event_id, purpose, key in photos:
+        by_event.setdefault(event_id, []).append(_attachment_out(key, purpose))
     show = sees_reporter(actor, held)
     suggestion = None
     if case.suggestion_reason is not None:

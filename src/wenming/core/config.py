@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         description="how old the in-memory grids and unit names may be when the public locate "
         "endpoint answers from memory; 0 re-reads the version stamp for every request",
     )
+    intake_max_staleness_ms: int = Field(
+        default=1000,
+        ge=0,
+        description="how old the in-memory rulebook (categories, limits, calendar, routing rules) "
+        "and unit tree may be when a report is prepared from memory; 0 re-reads them for every "
+        "report",
+    )
     attachment_max_bytes: int = Field(
         default=10 * 1024 * 1024,
         ge=1024,

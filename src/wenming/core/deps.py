@@ -63,8 +63,19 @@ async def get_session_opener(request: Request) -> SessionOpener:
     return lambda: database.session(write=write)
 
 
+async def get_read_session_opener(request: Request) -> SessionOpener:
+    """Opens read-only units of work, for a write endpoint that reads before it takes the lock.
+
+    On SQLite a write unit of work holds the database's one write lock from its first statement,
+    so reads that can happen before it (snapshots, checks) go through sessions opened here.
+    """
+    database: Database = request.app.state.db
+    return lambda: database.session(write=False)
+
+
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 OpenSession = Annotated[SessionOpener, Depends(get_session_opener)]
+OpenReadSession = Annotated[SessionOpener, Depends(get_read_session_opener)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 AppClock = Annotated[Clock, Depends(get_clock)]
 

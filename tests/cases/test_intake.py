@@ -1,0 +1,312 @@
+"""The API's intake (``cases.intake``): the answer built from memory is the case as read back;
+reports arriving together are written in one transaction; a repeated key inside a group is found
+and answered with the earlier case; snapshots are re-read only when older than their bound."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.conftest import BACKENDS, NOW, TEST_SECRET
+from tests.core.scratch import scratch_database
+from tests.factories.cases import (
+    GRID_C1A,
+    IN_C1A,
+    STREET_LIGHT,
+    World,
+    create_world,
+    photo,
+    report_body,
+)
+from tests.factories.org import bearer_headers
+from wenming.auth.service import load_actor
+from wenming.cases import intake, service
+from wenming.cases.directory import read_directory
+from wenming.cases.models import Case, CaseDeadline, CaseEvent, Category, IdempotencyKey
+from wenming.cases.reference import sync_reference_data
+from wenming.cases.rulebook import rulebook
+from wenming.cases.schemas import CaseCreate
+from wenming.core.clock import FrozenClock
+from wenming.core.config import Environment, Settings
+from wenming.core.db import Database
+from wenming.core.migrate import upgrade
+from wenming.core.recent import Recent
+from wenming.geo.lookup import locate
+from wenming.geo.models import Component, Grid
+from wenming.org.scope import Actor
+
+URL = "/api/v1/cases"
+
+
+@pytest.fixture
+async def world(session: AsyncSession) -> World:
+    return await create_world(session)
+
+
+async def test_the_answer_from_memory_is_the_case_as_read_back(
+    client: httpx.AsyncClient, session: AsyncSession, world: World, settings: Settings
+) -> None:
+    grid_id = await session.scalar(select(Grid.id).where(Grid.code == GRID_C1A))
+    light = Component(
+        code="2111040113000077",
+        class_code="01",
+        subclass_code="13",
+        name="路灯 77",
+        status="normal",
+        owner_department_id=world.tree.department.id,
+        maintainer_department_id=world.tree.department_sibling.id,
+        lon=IN_C1A[0],
+        lat=IN_C1A[1],
+        grid_id=grid_id,
+        unit_id=world.tree.community.id,
+        updated_at=NOW,
+    )
+    session.add(light)
+    await session.flush()
+    first, second = await photo(session, settings, 40), await photo(session, settings, 200)
+    headers = await bearer_headers(session, world.people.intake)
+    kind, code = STREET_LIGHT
+    answer = await client.post(
+        URL,
+        json={
+            "category_kind": kind,
+            "category_code": code,
+            "description": "路灯不亮",
+            "component_code": light.code,
+            "source": "hotline_12345",
+            "reporter_name": "王小明",
+            "reporter_phone": "13812345678",
+            "urgency": "urgent",
+            "attachments": [first, second],
+        },
+        headers={**headers, "Idempotency-Key": "memory-1"},
+    )
+    assert answer.status_code == 201, answer.text
+    created = answer.json()["case"]
+    read_back = await client.get(f"{URL}/{created['code']}", headers=headers)
+    assert read_back.status_code == 200
+    assert created == read_back.json()
+    assert created["component_code"] == light.code
+    assert created["grid_code"] == GRID_C1A
+    assert created["suggestion"]["reason"] == "component"
+    assert created["suggestion"]["department"]["code"] == world.tree.department_sibling.code
+    assert [a["key"] for a in created["events"][0]["attachments"]] == [first, second]
+    assert created["reporter_phone"] == "13812345678"
+
+
+async def test_a_citizens_answer_from_memory_is_the_case_as_read_back(
+    client: httpx.AsyncClient, session: AsyncSession, world: World
+) -> None:
+    headers = await bearer_headers(session, world.people.citizen)
+    answer = await client.post(
+        URL,
+        json={
+            "category_kind": "event",
+            "category_code": "0501",
+            "description": "占道经营",
+            "lon": IN_C1A[0],
+            "lat": IN_C1A[1],
+        },
+        headers=headers,
+    )
+    assert answer.status_code == 201, answer.text
+    created = answer.json()["case"]
+    read_back = await client.get(f"{URL}/{created['code']}", headers=headers)
+    assert created == read_back.json()
+    assert created["suggestion"]["reason"] == "category"
+    assert created["suggestion"]["department"]["code"] == world.tree.department.code
+
+
+async def test_a_repeat_is_answered_with_the_first_case_even_after_its_category_retired(
+    client: httpx.AsyncClient, session: AsyncSession, world: World
+) -> None:
+    body = {
+        "category_kind": "event",
+        "category_code": "0102",
+        "description": "垃圾",
+        "lon": IN_C1A[0],
+        "lat": IN_C1A[1],
+    }
+    first = await client.post(URL, json=body, headers={"Idempotency-Key": "retire-1"})
+    assert first.status_code == 201
+    category = await session.scalar(
+        select(Category).where(Category.kind == "event", Category.code == "0102")
+    )
+    assert category is not None
+    headers = await bearer_headers(session, world.people.sys_admin)
+    retired = await client.patch(
+        f"{URL}/categories/event/0102", json={"active": False}, headers=headers
+    )
+    assert retired.status_code == 200, retired.text
+    again = await client.post(URL, json=body, headers={"Idempotency-Key": "retire-1"})
+    assert again.status_code == 200
+    assert again.json()["case"]["code"] == first.json()["case"]["code"]
+    fresh = await client.post(URL, json=body, headers={"Idempotency-Key": "retire-2"})
+    assert fresh.status_code == 422
+    assert fresh.json()["errors"][0]["field"] == "category_code"
+
+
+async def test_a_snapshot_is_read_again_only_when_older_than_its_bound(
+    session: AsyncSession, world: World
+) -> None:
+    clock = FrozenClock(NOW)
+
+    @asynccontextmanager
+    async def opener() -> AsyncIterator[AsyncSession]:
+        async with session.begin_nested():
+            yield session
+
+    recent: Recent[int] = Recent(count_units)
+    bound = timedelta(seconds=1)
+    assert await recent.get(opener, clock.now(), bound) > 0
+    await recent.get(opener, clock.now() + timedelta(milliseconds=999), bound)
+    assert recent.reads == 1
+    await recent.get(opener, clock.now() + timedelta(seconds=1), bound)
+    assert recent.reads == 2
+    await recent.get(opener, clock.now() + timedelta(seconds=1), timedelta(0))
+    assert recent.reads == 3
+
+
+async def count_units(session: AsyncSession) -> int:
+    directory = await read_directory(session)
+    return len(directory.units)
+
+
+# --- group commit with real commits ---------------------------------------------------------------
+
+
+@dataclass
+class Stage:
+    """A committed world and a real connection pool."""
+
+    db: Database
+    settings: Settings
+    world: World
+
+
+@pytest.fixture(params=BACKENDS)
+async def stage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stage]:
+    with scratch_database(request.param, "cases_intake", tmp_path) as url:
+        upgrade(url)
+        settings = Settings(
+            env=Environment.TEST,
+            secret_key=TEST_SECRET,
+            database_url=url,
+            db_pool_size=8,
+            data_dir=tmp_path / "data",
+        )
+        db = Database(settings)
+        try:
+            async with db.session(write=True) as session:
+                await sync_reference_data(session, NOW)
+            async with db.session(write=True) as session:
+                world = await create_world(session)
+            yield Stage(db, settings, world)
+        finally:
+            await db.dispose()
+
+
+async def drafts(stage: Stage, bodies: list[tuple[CaseCreate, str | None]]) -> list[service.Draft]:
+    """Drafts of citizen reports, prepared the way the service prepares them."""
+    prepared = []
+    async with stage.db.session(write=False) as session:
+        actor = await load_actor(session, stage.world.people.citizen.id)
+        assert isinstance(actor, Actor)
+        book = await rulebook(session, stage.settings)
+        directory = await read_directory(session)
+
+        async def locator(lon: float, lat: float, crs: object) -> object:
+            return await locate(session, lon, lat)
+
+        for body, key in bodies:
+            prepared.append(
+                await service.prepare(
+                    None,
+                    directory,
+                    locator,  # type: ignore[arg-type]
+                    book,
+                    actor,
+                    body,
+                    now=NOW,
+                    idempotency_key=key,
+                )
+            )
+    return prepared
+
+
+async def stored(stage: Stage) -> dict[str, int]:
+    async with stage.db.session(write=False) as session:
+        return {
+            model.__tablename__: int(
+                await session.scalar(select(func.count()).select_from(model)) or 0
+            )
+            for model in (Case, CaseEvent, CaseDeadline, IdempotencyKey)
+        }
+
+
+async def test_reports_arriving_together_are_written_in_one_transaction(stage: Stage) -> None:
+    group = await drafts(
+        stage, [(report_body(description=f"垃圾 {n}"), f"group-{n}") for n in range(12)]
+    )
+    writer = intake.GroupWriter()
+    written = await asyncio.gather(*(writer.write(d, stage.db.session) for d in group))
+    assert writer.groups == 1
+    assert all(w is not None for w in written)
+    assert await stored(stage) == {
+        "case_record": 12,
+        "case_event": 12,
+        "case_deadline": 12,
+        "case_idempotency": 12,
+    }
+    async with stage.db.session(write=False) as session:
+        rows = (await session.execute(select(Case.id, Case.code, Case.description))).all()
+        events = dict((await session.execute(select(CaseEvent.case_id, CaseEvent.id))).all())
+    by_code = {code: (case_id, description) for case_id, code, description in rows}
+    for draft, outcome in zip(group, written, strict=True):
+        assert outcome is not None
+        assert by_code[draft.case.code] == (outcome.case_id, draft.case.description)
+        assert events[outcome.case_id] == outcome.event_id
+
+
+async def test_a_repeated_key_inside_a_group_is_found_and_the_rest_are_written(
+    stage: Stage,
+) -> None:
+    body = report_body(description="同一个报告")
+    group = await drafts(
+        stage,
+        [
+            (report_body(description="甲"), "k-a"),
+            (body, "same"),
+            (body, "same"),
+            (report_body(description="乙"), None),
+        ],
+    )
+    writer = intake.GroupWriter()
+    written = await asyncio.gather(*(writer.write(d, stage.db.session) for d in group))
+    assert [w is None for w in written] == [False, False, True, False]
+    assert await stored(stage) == {
+        "case_record": 3,
+        "case_event": 3,
+        "case_deadline": 3,
+        "case_idempotency": 2,
+    }
+
+
+async def test_groups_are_capped_and_the_rest_wait_for_the_next_transaction(
+    stage: Stage,
+) -> None:
+    group = await drafts(stage, [(report_body(description=f"{n}"), None) for n in range(5)])
+    writer = intake.GroupWriter(max_group=2)
+    written = await asyncio.gather(*(writer.write(d, stage.db.session) for d in group))
+    assert writer.groups == 3
+    assert len({w.case_id for w in written if w is not None}) == 5
+    assert (await stored(stage))["case_record"] == 5
