@@ -8,13 +8,14 @@ docs/performance.md for the measurement behind this choice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -116,6 +117,15 @@ def create_engine_for(url: str, *, pool_size: int = 10, echo: bool = False) -> A
     )
 
 
+async def _checkpoint(connection: AsyncConnection) -> None:
+    """Write the WAL back into the database file now, outside any transaction (a PASSIVE
+    checkpoint: readers are not waited for; what it cannot copy, a later one will)."""
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if driver is not None:
+        await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 class Database:
     """One engine with its two session factories: read (deferred) and write (immediate)."""
 
@@ -148,6 +158,54 @@ class Database:
         factory = self.write_sessions if write else self.read_sessions
         async with factory() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def bulk_writer(
+        self, sqlite_pragmas: dict[str, int | str], *, checkpoint: bool = False
+    ) -> AsyncIterator[Callable[[], AbstractAsyncContextManager[AsyncSession]]]:
+        """Write units of work on one connection set up for a long series of large writes.
+
+        On SQLite the connection gets ``sqlite_pragmas`` (a larger page cache, say) for the
+        series and its old values back afterwards; with ``checkpoint`` the write-ahead log is not
+        checkpointed at every commit but once, passively, at the end, so pages that several
+        units of work touch are written back once. Other backends get ordinary write sessions.
+        """
+        if self._sqlite_writers is None:
+            yield lambda: self.session(write=True)
+            return
+        writers = self._sqlite_writers
+        async with self.engine.connect() as plain:
+            settings = dict(sqlite_pragmas)
+            if checkpoint:
+                settings["wal_autocheckpoint"] = 0
+            before = {
+                name: (await plain.exec_driver_sql(f"PRAGMA {name}")).scalar_one()
+                for name in settings
+            }
+            await plain.commit()
+            for name, value in settings.items():
+                await plain.exec_driver_sql(f"PRAGMA {name}={int(value)}")
+            await plain.commit()
+            bound = await plain.execution_options(**{WRITE_OPTION: True})
+
+            @asynccontextmanager
+            async def unit_of_work() -> AsyncIterator[AsyncSession]:
+                async with (
+                    writers,
+                    AsyncSession(bind=bound, expire_on_commit=False) as session,
+                    session.begin(),
+                ):
+                    yield session
+
+            try:
+                yield unit_of_work
+            finally:
+                for name, value in before.items():
+                    await plain.exec_driver_sql(f"PRAGMA {name}={int(value)}")
+                await plain.commit()
+                if checkpoint:
+                    async with writers:
+                        await _checkpoint(plain)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
