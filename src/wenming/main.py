@@ -96,9 +96,11 @@ def create_app(
     from wenming.attachments.api import router as attachments_router
     from wenming.auth.api import router as auth_router
     from wenming.cases.api import router as cases_router
+    from wenming.cases.publication import router as publication_router
     from wenming.geo.api import router as geo_router
     from wenming.geo.lookup_api import router as geo_lookup_router
     from wenming.notify.api import router as notify_router
+    from wenming.open311.api import install as install_open311
     from wenming.org.api import router as org_router
     from wenming.web import install as install_web
 
@@ -109,6 +111,8 @@ def create_app(
     app.include_router(attachments_router)
     app.include_router(notify_router)
     app.include_router(cases_router)
+    app.include_router(publication_router)
+    install_open311(app)
     install_web(app)
 
     @app.get("/healthz", tags=["operations"], summary="Process and database health")

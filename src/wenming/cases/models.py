@@ -130,6 +130,7 @@ class Case(Base):
         Index("ix_case_record_resp_dept_state", "responsible_department_id", "state"),
         Index("ix_case_record_resp_unit_state", "responsible_unit_id", "state"),
         Index("ix_case_record_state_due", "state", "due_at"),
+        # Room on each page for the sweep's in-place updates (migration 0010).
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -231,6 +232,12 @@ class CaseAttachment(Base):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("case_event.id", ondelete="SET NULL"))
     purpose: Mapped[str] = mapped_column(String(10))
     position: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # Set when command-centre staff approve the photo for the public map and Open311; only
+    # published photos ever leave the staff views (see cases/publication.py).
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL")
+    )
 
 
 class CaseDeadline(Base):

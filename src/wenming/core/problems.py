@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,6 +18,9 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("wenming")
 
 
+ErrorFormat = Callable[[Request, dict[str, Any], dict[str, str] | None], Response]
+
+
 def wants_html(request: Request) -> bool:
     """Pages get HTML errors; the API, Open311 and scripts get problem+json."""
     path = request.url.path
@@ -28,8 +32,14 @@ def wants_html(request: Request) -> bool:
 def problem_response(
     request: Request, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> Response:
-    """A problem body as JSON, or rendered as the error page for browsers."""
+    """A problem body as JSON, or rendered as the error page for browsers, or in the error format
+    of an interface that has its own (registered in ``app.state.error_formats`` by path prefix,
+    as Open311 does)."""
     body.setdefault("instance", request.url.path)
+    formats: list[tuple[str, ErrorFormat]] = getattr(request.app.state, "error_formats", [])
+    for prefix, render_error in formats:
+        if request.url.path.startswith(prefix):
+            return render_error(request, body, headers)
     if wants_html(request):
         renderer = getattr(request.app.state, "render_error_page", None)
         if renderer is not None:
