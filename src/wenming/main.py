@@ -97,6 +97,7 @@ def create_app(
     from wenming.auth.api import router as auth_router
     from wenming.cases.api import router as cases_router
     from wenming.cases.publication import router as publication_router
+    from wenming.evaluation.api import router as evaluation_router
     from wenming.geo.api import router as geo_router
     from wenming.geo.lookup_api import router as geo_lookup_router
     from wenming.notify.api import router as notify_router
@@ -111,6 +112,7 @@ def create_app(
     app.include_router(attachments_router)
     app.include_router(notify_router)
     app.include_router(cases_router)
+    app.include_router(evaluation_router)
     app.include_router(publication_router)
     install_open311(app)
     install_web(app)

@@ -4,6 +4,7 @@ from wenming.attachments import models as attachment_models
 from wenming.auth import models as auth_models
 from wenming.cases import models as case_models
 from wenming.core.db import Base
+from wenming.evaluation import models as evaluation_models
 from wenming.geo import models as geo_models
 from wenming.notify import models as notify_models
 from wenming.org import models as org_models
@@ -13,6 +14,7 @@ __all__ = [
     "attachment_models",
     "auth_models",
     "case_models",
+    "evaluation_models",
     "geo_models",
     "notify_models",
     "org_models",

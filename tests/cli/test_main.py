@@ -36,6 +36,14 @@ EXPECTED_COMMANDS = {
     ("cases", "calendar"),
     ("cases", "calendar", "import"),
     ("cases", "calendar", "show"),
+    ("eval",),
+    ("eval", "import-index"),
+    ("eval", "export-index"),
+    ("eval", "setup"),
+    ("eval", "import-scores"),
+    ("eval", "import-survey"),
+    ("eval", "rank"),
+    ("eval", "draw"),
 }
 
 

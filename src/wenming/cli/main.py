@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from wenming import __version__
-from wenming.cli import cases, db, demo, geo, notify, org, serve, user
+from wenming.cli import cases, db, demo, evaluation, geo, notify, org, serve, user
 from wenming.cli.common import new_app
 
 app = new_app(
@@ -21,6 +21,7 @@ app.add_typer(org.app, name="org")
 app.add_typer(geo.app, name="geo")
 app.add_typer(notify.app, name="notify")
 app.add_typer(cases.app, name="cases")
+app.add_typer(evaluation.app, name="eval")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 
