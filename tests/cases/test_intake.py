@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import BACKENDS, NOW, TEST_SECRET
@@ -42,6 +43,7 @@ from wenming.core.migrate import upgrade
 from wenming.core.recent import Recent
 from wenming.geo.lookup import locate
 from wenming.geo.models import Component, Grid
+from wenming.main import create_app
 from wenming.org.scope import Actor
 
 URL = "/api/v1/cases"
@@ -215,6 +217,12 @@ async def stage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             await db.dispose()
 
 
+@pytest.fixture
+def backend_of_stage(stage: Stage) -> str:
+    """The backend the stage runs on."""
+    return stage.db.backend
+
+
 async def drafts(stage: Stage, bodies: list[tuple[CaseCreate, str | None]]) -> list[service.Draft]:
     """Drafts of citizen reports, prepared the way the service prepares them."""
     prepared = []
@@ -310,3 +318,52 @@ async def test_groups_are_capped_and_the_rest_wait_for_the_next_transaction(
     assert writer.groups == 3
     assert len({w.case_id for w in written if w is not None}) == 5
     assert (await stored(stage))["case_record"] == 5
+
+
+async def test_one_report_the_database_refuses_fails_alone_not_its_group(
+    stage: Stage, backend_of_stage: str
+) -> None:
+    group = await drafts(stage, [(report_body(description=f"报告 {n}"), None) for n in range(4)])
+    # PostgreSQL refuses a NUL character in text; SQLite stores it.
+    group[2].case.description = "坏\x00的描述"
+    writer = intake.GroupWriter()
+    outcomes = await asyncio.gather(
+        *(writer.write(d, stage.db.session) for d in group), return_exceptions=True
+    )
+    if backend_of_stage == "postgresql":
+        assert [isinstance(o, DataError) for o in outcomes] == [False, False, True, False]
+        assert (await stored(stage))["case_record"] == 3
+    else:
+        assert not any(isinstance(o, BaseException) for o in outcomes)
+        assert (await stored(stage))["case_record"] == 4
+
+
+async def test_a_burst_of_reports_with_photos_does_not_starve_the_writer(
+    stage: Stage, backend_of_stage: str
+) -> None:
+    """Reports that read (photos) before they write must not hold the pool while they queue for
+    the writer: more concurrent reports than pooled connections all succeed."""
+    assert stage.settings.db_pool_size == 8
+    app = create_app(stage.settings, database=stage.db)
+    async with stage.db.session(write=True) as session:
+        keys = [await photo(session, stage.settings, shade) for shade in range(20, 60, 2)]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
+        answers = await asyncio.gather(
+            *(
+                http.post(
+                    URL,
+                    json={
+                        "category_kind": "event",
+                        "category_code": "0102",
+                        "description": f"垃圾 {n}",
+                        "lon": IN_C1A[0],
+                        "lat": IN_C1A[1],
+                        "attachments": [key],
+                    },
+                )
+                for n, key in enumerate(keys)
+            )
+        )
+    assert [a.status_code for a in answers] == [201] * 20
+    assert (await stored(stage))["case_record"] == 20

@@ -34,7 +34,7 @@ from wenming.cases.access import capacities
 from wenming.cases.directory import Directory, read_directory
 from wenming.cases.models import Case, CaseAttachment, CaseDeadline, CaseEvent, IdempotencyKey
 from wenming.cases.rulebook import Rulebook, rulebook
-from wenming.cases.schemas import CaseCreate, CaseCreated, PlaceOut
+from wenming.cases.schemas import CaseCreate, CaseCreated, CaseSummary, PlaceOut
 from wenming.cases.vocab import Purpose
 from wenming.cases.workflow import Capacity
 from wenming.core.config import Settings
@@ -85,29 +85,37 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
-async def _insert_returning_ids(
-    session: AsyncSession, model: type[Any], rows: list[dict[str, Any]]
-) -> list[int]:
+async def _insert_returning(
+    session: AsyncSession, model: type[Any], rows: list[dict[str, Any]], key: str
+) -> dict[Any, int]:
+    """Insert rows in one multi-row statement; the new ids by each row's value of ``key`` (a
+    unique column). Asking the database for the rows' order instead would make SQLite's driver
+    send one statement per row."""
     table = _table(model)
-    result = await session.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-    )
-    return [int(i) for i in result.scalars().all()]
+    result = await session.execute(insert(table).returning(table.c.id, table.c[key]), rows)
+    return {row_key: int(row_id) for row_id, row_key in result.all()}
 
 
 async def write_group(session: AsyncSession, drafts: Sequence[service.Draft]) -> list[Written]:
     """Insert the drafts' cases, clocks, events, photo links and keys: one statement per table."""
-    case_ids = await _insert_returning_ids(session, Case, [_row(d.case) for d in drafts])
-    for draft, case_id in zip(drafts, case_ids, strict=True):
+    case_ids = await _insert_returning(session, Case, [_row(d.case) for d in drafts], "code")
+    for draft in drafts:
+        case_id = case_ids[draft.case.code]
         draft.case.id = case_id
         draft.clock.case_id = case_id
         draft.event.case_id = case_id
     await session.execute(insert(_table(CaseDeadline)), [_row(d.clock) for d in drafts])
-    event_ids = await _insert_returning_ids(session, CaseEvent, [_row(d.event) for d in drafts])
+    event_ids = await _insert_returning(
+        session, CaseEvent, [_row(d.event) for d in drafts], "case_id"
+    )
     photos: list[dict[str, Any]] = []
     keys: list[dict[str, Any]] = []
-    for draft, case_id, event_id in zip(drafts, case_ids, event_ids, strict=True):
+    written: list[Written] = []
+    for draft in drafts:
+        case_id = draft.case.id
+        event_id = event_ids[case_id]
         draft.event.id = event_id
+        written.append(Written(case_id, event_id))
         photos.extend(
             {
                 "case_id": case_id,
@@ -127,7 +135,7 @@ async def write_group(session: AsyncSession, drafts: Sequence[service.Draft]) ->
         await session.execute(insert(_table(CaseAttachment)), photos)
     if keys:
         await session.execute(insert(_table(IdempotencyKey)), keys)
-    return [Written(c, e) for c, e in zip(case_ids, event_ids, strict=True)]
+    return written
 
 
 class GroupWriter:
@@ -151,43 +159,51 @@ class GroupWriter:
         return await future
 
     async def _drain(self, open_write: SessionOpener) -> None:
-        while self._queue:
-            group = self._queue[: self.max_group]
-            del self._queue[: self.max_group]
-            self.groups += 1
-            try:
-                async with open_write() as session:
-                    written: list[Written | None] = list(
-                        await write_group(session, [draft for draft, _ in group])
-                    )
-            except IntegrityError:
-                await self._one_by_one(group, open_write)
-                continue
-            except BaseException as error:
-                _settle(group, error=error)
-                if not isinstance(error, Exception):
-                    raise
-                continue
-            for (_draft, future), outcome in zip(group, written, strict=True):
-                if not future.done():
-                    future.set_result(outcome)
+        try:
+            while self._queue:
+                group = self._queue[: self.max_group]
+                del self._queue[: self.max_group]
+                self.groups += 1
+                try:
+                    async with open_write() as session:
+                        written = await write_group(session, [draft for draft, _ in group])
+                except Exception:
+                    # One report may be the cause (a repeated key, a value the database refuses):
+                    # written alone, each report gets its own outcome.
+                    await self._one_by_one(group, open_write)
+                    continue
+                for (_draft, future), outcome in zip(group, written, strict=True):
+                    if not future.done():
+                        future.set_result(outcome)
+        except BaseException as error:
+            # Cancelled (the server stops): nobody waits for an answer that will not come.
+            _settle(self._queue, error=error)
+            self._queue.clear()
+            raise
 
     async def _one_by_one(
         self,
         group: list[tuple[service.Draft, asyncio.Future[Written | None]]],
         open_write: SessionOpener,
     ) -> None:
-        """Write a group that clashed report by report: the clashing ones are answered None."""
-        for draft, future in group:
+        """Write a group that failed report by report: a report whose key was taken meanwhile
+        is answered None; any other error goes to its own report only."""
+        for position, (draft, future) in enumerate(group):
             outcome: Written | None
             try:
                 async with open_write() as session:
                     outcome = (await write_group(session, [draft]))[0]
-            except IntegrityError:
+            except IntegrityError as error:
+                if draft.idempotency is None:
+                    _settle([(draft, future)], error=error)
+                    continue
                 outcome = None
             except Exception as error:
                 _settle([(draft, future)], error=error)
                 continue
+            except BaseException as error:
+                _settle(group[position:], error=error)
+                raise
             if not future.done():
                 future.set_result(outcome)
 
@@ -269,6 +285,11 @@ async def report(
 
     staff = actor.is_authenticated
     reads = staff or body.component_code is not None or bool(body.attachments)
+    refused: WenmingError | None = None
+    held: frozenset[Capacity] = frozenset()
+    summaries: list[CaseSummary] = []
+    # Every read happens here, and its session is closed before the write waits for a
+    # connection of its own: a burst of reports must not hold the pool while they queue.
     async with _maybe(open_read, reads) as session:
         try:
             draft = await service.prepare(
@@ -281,52 +302,51 @@ async def report(
                 now=now,
                 idempotency_key=idempotency_key,
             )
-        except WenmingError:
-            # A repeat of an accepted report is answered with it even if the same report would
-            # no longer be accepted (a category retired since, say).
+        except WenmingError as error:
             if idempotency_key is None:
                 raise
-            earlier = await _repeat(open_read, actor, body, idempotency_key, now, settings)
-            if earlier is None:
-                raise
-            return earlier
-        duplicates: list[Case] = []
-        held: frozenset[Capacity] = frozenset()
-        if session is not None and staff:
-            duplicates = await service.visible_to(
-                session,
-                actor,
-                await service.find_duplicates(session, book, draft.case, now, settings),
-            )
-            held = await capacities(session, actor, draft.case)
-        written = await state.writer.write(draft, open_write)
-        if written is None:
-            if idempotency_key is None:
-                raise Conflict("The report could not be stored; send it again.")
-            earlier = await _repeat(open_read, actor, body, idempotency_key, now, settings)
-            if earlier is None:
-                raise Conflict("The report could not be stored; send it again.")
-            return earlier
-        case = draft.case
-        answer = views.compose(
-            actor,
-            case,
-            book,
-            _names(directory, case),
-            held,
-            [(written.event_id, Purpose.REPORT.value, photo.key) for photo in draft.photos],
-            [draft.event],
-            grid_code=draft.grid_code,
-            component_code=draft.component_code,
-            merged_into=None,
-            now=now,
-            settings=settings,
+            refused = error
+        else:
+            if session is not None and staff:
+                duplicates = await service.visible_to(
+                    session,
+                    actor,
+                    await service.find_duplicates(session, book, draft.case, now, settings),
+                )
+                held = await capacities(session, actor, draft.case)
+                summaries = await views.summaries(session, duplicates, settings)
+    if refused is not None:
+        # A repeat of an accepted report is answered with it even if the same report would no
+        # longer be accepted (a category retired since, say).
+        earlier = await _repeat(open_read, actor, body, idempotency_key or "", now, settings)
+        if earlier is None:
+            raise refused
+        return earlier
+    written = await state.writer.write(draft, open_write)
+    if written is None:
+        earlier = (
+            await _repeat(open_read, actor, body, idempotency_key, now, settings)
+            if idempotency_key is not None
+            else None
         )
-        summaries = (
-            await views.summaries(session, duplicates, settings)
-            if session is not None and duplicates
-            else []
-        )
+        if earlier is None:
+            raise Conflict("The report could not be stored; send it again.")
+        return earlier
+    case = draft.case
+    answer = views.compose(
+        actor,
+        case,
+        book,
+        _names(directory, case),
+        held,
+        [(written.event_id, Purpose.REPORT.value, photo.key) for photo in draft.photos],
+        [draft.event],
+        grid_code=draft.grid_code,
+        component_code=draft.component_code,
+        merged_into=None,
+        now=now,
+        settings=settings,
+    )
     return Intake(CaseCreated(case=answer, likely_duplicates=summaries), True)
 
 

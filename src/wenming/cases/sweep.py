@@ -40,7 +40,7 @@ from wenming.org.roles import Role
 DEFAULT_BATCH = 20_000
 # The sweep's own SQLite connection gets a 256 MiB page cache (a negative size is in KiB): each
 # batch touches pages all over the case and clock tables, and re-reading them dominates.
-SWEEP_SQLITE_PRAGMAS: dict[str, int | str] = {"cache_size": -262_144}
+SWEEP_SQLITE_PRAGMAS: dict[str, int] = {"cache_size": -262_144}
 SUPERVISOR_ROLES = (Role.STREET_ADMIN.value, Role.DISTRICT_ADMIN.value)
 
 

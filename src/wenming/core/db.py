@@ -117,13 +117,20 @@ def create_engine_for(url: str, *, pool_size: int = 10, echo: bool = False) -> A
     )
 
 
-async def _checkpoint(connection: AsyncConnection) -> None:
-    """Write the WAL back into the database file now, outside any transaction (a PASSIVE
-    checkpoint: readers are not waited for; what it cannot copy, a later one will)."""
+async def _pragma(connection: AsyncConnection, name: str, value: int | str | None = None) -> int:
+    """Read (``value`` None) or set a SQLite PRAGMA on the driver's connection itself, outside any
+    transaction SQLAlchemy would begin; returns the first value the PRAGMA answers."""
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
-    if driver is not None:
-        await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    if driver is None:
+        raise RuntimeError("the connection is closed")
+    statement = f"PRAGMA {name}" if value is None else f"PRAGMA {name}={value}"
+    if value is not None and not isinstance(value, int):
+        statement = f"PRAGMA {name}({value})"
+    cursor = await driver.execute(statement)
+    row = await cursor.fetchone()
+    await cursor.close()
+    return int(row[0]) if row else 0
 
 
 class Database:
@@ -161,51 +168,54 @@ class Database:
 
     @asynccontextmanager
     async def bulk_writer(
-        self, sqlite_pragmas: dict[str, int | str], *, checkpoint: bool = False
+        self, sqlite_pragmas: dict[str, int], *, checkpoint: bool = False
     ) -> AsyncIterator[Callable[[], AbstractAsyncContextManager[AsyncSession]]]:
         """Write units of work on one connection set up for a long series of large writes.
 
         On SQLite the connection gets ``sqlite_pragmas`` (a larger page cache, say) for the
         series and its old values back afterwards; with ``checkpoint`` the write-ahead log is not
         checkpointed at every commit but once, passively, at the end, so pages that several
-        units of work touch are written back once. Other backends get ordinary write sessions.
+        units of work touch are written back once. The settings are made outside any
+        transaction; a connection whose settings could not be restored is discarded, never
+        returned to the pool. Other backends get ordinary write sessions.
         """
         if self._sqlite_writers is None:
             yield lambda: self.session(write=True)
             return
         writers = self._sqlite_writers
+        settings = dict(sqlite_pragmas)
+        if checkpoint:
+            settings["wal_autocheckpoint"] = 0
         async with self.engine.connect() as plain:
-            settings = dict(sqlite_pragmas)
-            if checkpoint:
-                settings["wal_autocheckpoint"] = 0
-            before = {
-                name: (await plain.exec_driver_sql(f"PRAGMA {name}")).scalar_one()
-                for name in settings
-            }
-            await plain.commit()
-            for name, value in settings.items():
-                await plain.exec_driver_sql(f"PRAGMA {name}={int(value)}")
-            await plain.commit()
-            bound = await plain.execution_options(**{WRITE_OPTION: True})
-
-            @asynccontextmanager
-            async def unit_of_work() -> AsyncIterator[AsyncSession]:
-                async with (
-                    writers,
-                    AsyncSession(bind=bound, expire_on_commit=False) as session,
-                    session.begin(),
-                ):
-                    yield session
-
+            before = {name: await _pragma(plain, name) for name in settings}
+            restored = False
             try:
+                for name, value in settings.items():
+                    await _pragma(plain, name, value)
+
+                @asynccontextmanager
+                async def unit_of_work() -> AsyncIterator[AsyncSession]:
+                    async with writers:
+                        await plain.execution_options(**{WRITE_OPTION: True})
+                        try:
+                            async with (
+                                AsyncSession(bind=plain, expire_on_commit=False) as session,
+                                session.begin(),
+                            ):
+                                yield session
+                        finally:
+                            await plain.execution_options(**{WRITE_OPTION: False})
+
                 yield unit_of_work
-            finally:
                 for name, value in before.items():
-                    await plain.exec_driver_sql(f"PRAGMA {name}={int(value)}")
-                await plain.commit()
+                    await _pragma(plain, name, value)
+                restored = True
                 if checkpoint:
                     async with writers:
-                        await _checkpoint(plain)
+                        await _pragma(plain, "wal_checkpoint", "PASSIVE")
+            finally:
+                if not restored:
+                    await plain.invalidate()
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

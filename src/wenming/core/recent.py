@@ -49,8 +49,8 @@ class Recent(Generic[T]):
     def fresh(self, now: datetime, max_staleness: timedelta) -> T | None:
         """The value if it was read less than ``max_staleness`` ago."""
         stamped = self._stamped
-        if stamped is None or now - stamped.read_at >= max_staleness:
-            return None
+        if stamped is None or not timedelta(0) <= now - stamped.read_at < max_staleness:
+            return None  # never read, too old, or the clock went back since
         return stamped.value
 
     def forget(self) -> None:
