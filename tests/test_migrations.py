@@ -35,6 +35,10 @@ MODEL_TABLES = {
     "geo_point",
     "geo_component",
     "geo_spatial_version",
+    "gaz_road",
+    "gaz_door_plate",
+    "gaz_place",
+    "gaz_name",
     "attachment",
     "notification",
     "notification_outbox",
@@ -71,6 +75,15 @@ MODEL_TABLES = {
     "eval_check_result",
     "eval_survey_result",
 }
+# SQLite's FTS5 index of the gazetteer names: a virtual table and its shadow tables, created by
+# the gazetteer migration on SQLite only and not described by any model.
+SEARCH_INDEX_TABLES = {
+    "gaz_name_fts",
+    "gaz_name_fts_data",
+    "gaz_name_fts_idx",
+    "gaz_name_fts_docsize",
+    "gaz_name_fts_config",
+}
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
@@ -92,7 +105,7 @@ def tables_and_version(url: str) -> tuple[set[str], list[str]]:
                 if "alembic_version" in tables
                 else []
             )
-        return tables - {"alembic_version"}, versions
+        return tables - {"alembic_version"} - SEARCH_INDEX_TABLES, versions
     finally:
         engine.dispose()
 
@@ -102,7 +115,15 @@ def schema_differences(url: str) -> list[object]:
     engine = create_engine(sync_url(url))
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "compare_type": True,
+                    "include_name": lambda name, kind, _parent: (
+                        kind != "table" or name not in SEARCH_INDEX_TABLES
+                    ),
+                },
+            )
             return list(compare_metadata(context, Base.metadata))
     finally:
         engine.dispose()

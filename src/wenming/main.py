@@ -99,6 +99,7 @@ def create_app(
     from wenming.cases.publication import router as publication_router
     from wenming.evaluation.api import router as evaluation_router
     from wenming.geo.api import router as geo_router
+    from wenming.geo.gazetteer.api import router as gazetteer_router
     from wenming.geo.lookup_api import router as geo_lookup_router
     from wenming.notify.api import router as notify_router
     from wenming.open311.api import install as install_open311
@@ -108,6 +109,7 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(org_router)
     app.include_router(geo_lookup_router)
+    app.include_router(gazetteer_router)
     app.include_router(geo_router)
     app.include_router(attachments_router)
     app.include_router(notify_router)

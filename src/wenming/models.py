@@ -6,6 +6,7 @@ from wenming.cases import models as case_models
 from wenming.core.db import Base
 from wenming.evaluation import models as evaluation_models
 from wenming.geo import models as geo_models
+from wenming.geo.gazetteer import models as gazetteer_models
 from wenming.notify import models as notify_models
 from wenming.org import models as org_models
 
@@ -15,6 +16,7 @@ __all__ = [
     "auth_models",
     "case_models",
     "evaluation_models",
+    "gazetteer_models",
     "geo_models",
     "notify_models",
     "org_models",

@@ -21,7 +21,15 @@ from wenming.core.clock import SystemClock
 from wenming.core.errors import InvalidInput
 from wenming.geo import geojson, service
 from wenming.geo.crs import Crs
-from wenming.geo.geojson import Problem
+from wenming.geo.gazetteer.importer import (
+    GAZETTEER_LAYERS,
+    RowProblem,
+    collection_csv,
+    export_collection,
+    import_gazetteer,
+    read_csv,
+)
+from wenming.geo.geojson import Parsed, Problem
 from wenming.geo.gridgen import DEFAULT_CELL_AREA_M2
 from wenming.geo.service import GeoImportError, ImportReport
 from wenming.geo.version import Layer
@@ -33,10 +41,22 @@ LayerOption = Annotated[
     Layer,
     typer.Option(
         "--layer",
-        help="street, community (boundaries), grid, point or component.",
+        help="street, community (boundaries), grid, point or component; road, address (door "
+        "plates) or place for the gazetteer (GeoJSON or CSV, see docs/gazetteer.md).",
         show_choices=True,
     ),
 ]
+
+
+def read_gazetteer_csv(file: Path, layer: Layer, crs: Crs) -> Parsed:
+    """The rows of a gazetteer CSV file, or a refusal saying why it cannot be read."""
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        fail(f"{file.name} is not UTF-8 text; save the CSV as UTF-8")
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}")
+    return read_csv(text, layer, crs)
 
 
 def read_geojson(file: Path) -> Any:
@@ -62,7 +82,7 @@ def import_(
             dir_okay=False,
             readable=True,
             help="GeoJSON FeatureCollection (UTF-8; WGS-84 longitude/latitude unless --crs "
-            "says otherwise).",
+            "says otherwise); for road, address and place also a *.csv file.",
         ),
     ],
     layer: LayerOption,
@@ -75,18 +95,22 @@ def import_(
         ),
     ] = Crs.WGS84,
 ) -> None:
-    """Import a layer from GeoJSON, matching features by code: all features or none."""
+    """Import a layer from GeoJSON (gazetteer layers also CSV), matching by code: all or none."""
     settings = load_settings()
     require_current_schema(settings)
-    collection = read_geojson(file)
+    is_csv = layer in GAZETTEER_LAYERS and file.suffix.lower() == ".csv"
+    collection: Any = read_gazetteer_csv(file, layer, crs) if is_csv else read_geojson(file)
 
     async def work(session: AsyncSession) -> ImportReport:
+        if layer in GAZETTEER_LAYERS:
+            return await import_gazetteer(session, layer, collection, SystemClock().now(), crs=crs)
         return await service.import_layer(session, layer, collection, SystemClock().now(), crs=crs)
 
     try:
         report = run_in_session(settings, work, reraise=(GeoImportError,))
     except GeoImportError as refusal:
-        report_refused_import(file.name, [Problem(**p) for p in refusal.problems])
+        kind = RowProblem if is_csv else Problem
+        report_refused_import(file.name, [kind(**p) for p in refusal.problems])
     for note in report.repaired:
         typer.echo(f"{file.name} {Problem(**note)} (repaired)")
     for legacy in report.legacy_codes:
@@ -102,7 +126,12 @@ def export(
     layer: LayerOption,
     out: Annotated[
         Path | None,
-        typer.Option("--out", dir_okay=False, help="File to write; standard output without it."),
+        typer.Option(
+            "--out",
+            dir_okay=False,
+            help="File to write; standard output without it. Gazetteer layers are written as "
+            "CSV to a file named *.csv.",
+        ),
     ] = None,
 ) -> None:
     """Export a layer as a GeoJSON FeatureCollection (RFC 7946 winding, one feature a line)."""
@@ -110,10 +139,13 @@ def export(
     require_current_schema(settings)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
+        if layer in GAZETTEER_LAYERS:
+            return await export_collection(session, None, layer)
         return await service.export_layer(session, None, layer)
 
     collection = run_in_session(settings, work, write=False)
-    text = geojson.dumps(collection)
+    as_csv = layer in GAZETTEER_LAYERS and out is not None and out.suffix.lower() == ".csv"
+    text = collection_csv(layer, collection) if as_csv else geojson.dumps(collection)
     if out is None:
         typer.echo(text, nl=False)
         return

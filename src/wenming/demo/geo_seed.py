@@ -1119,6 +1119,10 @@ async def seed_demo_geography(session: AsyncSession, now: datetime) -> GeoSeedSu
     staffed = await staff_grids(session)
     reports.append(await import_layer(session, Layer.POINT, flagged(geography.points), now))
     reports.append(await import_layer(session, Layer.COMPONENT, flagged(geography.components), now))
+    # Imported here, not at the top: the gazetteer is drawn from this module's roads and places.
+    from wenming.demo.gazetteer_seed import seed_demo_gazetteer
+
+    gazetteer = await seed_demo_gazetteer(session, now)
     boundaries = select(func.count()).select_from(Boundary).join(AdminUnit)
     return GeoSeedSummary(
         streets=int(
@@ -1138,5 +1142,5 @@ async def seed_demo_geography(session: AsyncSession, now: datetime) -> GeoSeedSu
         grids=await count_rows(session, Grid),
         points=await count_rows(session, InspectionPoint),
         components=await count_rows(session, Component),
-        changed=cut or staffed or any(r.created or r.updated for r in reports),
+        changed=cut or staffed or gazetteer.changed or any(r.created or r.updated for r in reports),
     )

@@ -14,6 +14,7 @@ from wenming.core.deps import AppClock, DbSession
 from wenming.core.errors import InvalidInput
 from wenming.geo import repository, service
 from wenming.geo.crs import Crs
+from wenming.geo.gazetteer.importer import GAZETTEER_LAYERS, export_collection, import_gazetteer
 from wenming.geo.geometry import Box
 from wenming.geo.schemas import (
     FeatureNote,
@@ -74,7 +75,10 @@ async def get_layer(
 ) -> Response:
     """The features of a layer inside your units, as an RFC 7946 FeatureCollection."""
     box = parse_bbox(bbox)
-    body = await service.export_layer(session, actor, layer, bbox=box)
+    if layer in GAZETTEER_LAYERS:
+        body = await export_collection(session, actor, layer, box)
+    else:
+        body = await service.export_layer(session, actor, layer, bbox=box)
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     return Response(text.encode(), media_type=GEOJSON_MEDIA_TYPE)
 
@@ -97,9 +101,8 @@ async def post_layer(
     A file with problems is refused with 422 and a ``problems`` list of
     ``{index, code, reason}``; features outside your units with 403.
     """
-    report = await service.import_layer(
-        session, layer, collection, clock.now(), actor=actor, crs=crs
-    )
+    importer = import_gazetteer if layer in GAZETTEER_LAYERS else service.import_layer
+    report = await importer(session, layer, collection, clock.now(), actor=actor, crs=crs)
     return ImportReportOut(
         layer=report.layer,
         created=report.created,

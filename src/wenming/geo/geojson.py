@@ -34,6 +34,9 @@ LAYER_GEOMETRY_TYPES: dict[Layer, tuple[str, ...]] = {
     Layer.GRID: POLYGONAL,
     Layer.POINT: ("Point", *LINEAR, *POLYGONAL),
     Layer.COMPONENT: ("Point",),
+    Layer.ROAD: LINEAR,
+    Layer.ADDRESS: ("Point",),
+    Layer.PLACE: ("Point",),
 }
 # A repair is safe when it keeps the area within this fraction (0.1 %) and keeps the kind of
 # geometry: a Polygon must stay one Polygon. Anything else is reported for a person to fix.

@@ -19,6 +19,9 @@ class Layer(StrEnum):
     GRID = "grid"
     POINT = "point"
     COMPONENT = "component"
+    ROAD = "road"  # gazetteer layers (geo.gazetteer): roads, door plates, named places
+    ADDRESS = "address"
+    PLACE = "place"
 
 
 async def current_version(session: AsyncSession, layer: Layer) -> int:
