@@ -131,6 +131,7 @@ class Case(Base):
         Index("ix_case_record_resp_unit_state", "responsible_unit_id", "state"),
         Index("ix_case_record_state_due", "state", "due_at"),
         # Room on each page for the sweep's in-place updates (migration 0010).
+        {"postgresql_with": {"fillfactor": 80}},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
