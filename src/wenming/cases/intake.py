@@ -154,7 +154,8 @@ class GroupWriter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Written | None] = loop.create_future()
         self._queue.append((draft, future))
-        if self._task is None or self._task.done():
+        task = self._task
+        if task is None or task.done() or task.get_loop() is not loop:
             self._task = loop.create_task(self._drain(open_write))
         return await future
 
