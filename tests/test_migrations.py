@@ -49,6 +49,7 @@ MODEL_TABLES = {
     "case_sweep_run",
     "case_time_limit",
     "case_routing_rule",
+    "case_verify_rule",
     "case_record",
     "case_deadline",
     "case_event",

@@ -3,6 +3,7 @@
 from wenming.attachments import models as attachment_models
 from wenming.auth import models as auth_models
 from wenming.cases import models as case_models
+from wenming.cases import verification_models as case_verification_models
 from wenming.core.db import Base
 from wenming.evaluation import models as evaluation_models
 from wenming.geo import models as geo_models
@@ -15,6 +16,7 @@ __all__ = [
     "attachment_models",
     "auth_models",
     "case_models",
+    "case_verification_models",
     "evaluation_models",
     "gazetteer_models",
     "geo_models",

@@ -207,8 +207,13 @@ async def test_an_action_that_is_not_allowed_answers_409_with_the_allowed_ones(
     assert refused.status_code == 409
     problem = refused.json()
     assert refused.headers["content-type"] == "application/problem+json"
-    assert (problem["state"], problem["allowed_actions"]) == ("reported", ["suspend"])
-    assert problem["detail"] == "You cannot 'dispatch' a case that is reported. You may: suspend."
+    assert (problem["state"], problem["allowed_actions"]) == (
+        "reported",
+        ["send_to_verify", "suspend"],
+    )
+    assert problem["detail"] == (
+        "You cannot 'dispatch' a case that is reported. You may: send_to_verify, suspend."
+    )
     events = await session.scalar(select(func.count()).select_from(CaseEvent))
     assert events == 1
 
@@ -310,5 +315,7 @@ async def test_every_case_route_is_in_the_openapi_document(client: httpx.AsyncCl
         "/api/v1/cases/time-limits",
         "/api/v1/cases/routing-rules",
         "/api/v1/cases/routing-rules/{rule_id}",
+        "/api/v1/cases/verify-rules",
+        "/api/v1/cases/verify-rules/{rule_id}",
         "/api/v1/cases/calendar/{year}",
     } <= set(paths)

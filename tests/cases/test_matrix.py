@@ -26,6 +26,7 @@ from tests.factories.cases import (
 from wenming.cases import service
 from wenming.cases.models import Case, CaseEvent
 from wenming.cases.schemas import ActionIn, TargetIn
+from wenming.cases.vocab import Source
 from wenming.cases.workflow import Action, State
 from wenming.core.config import Settings
 from wenming.core.errors import Conflict, NotFound
@@ -60,6 +61,9 @@ READERS = frozenset(
     }
 )
 READERS_WITH_UNIT = READERS | {"handler"}
+# A hotline call placed by unit (community C1a) without a point: no grid, so no grid worker
+# reads it, and the caller is not a signed-in person.
+READERS_BY_UNIT = READERS - {"grid_worker", "citizen"}
 # Far beyond any due time of the standard case: a valid extension request.
 UNTIL = datetime(2026, 12, 31, 2, 0, tzinfo=UTC)
 REASON = "说明理由"
@@ -77,6 +81,7 @@ class Variant:
     attempt_at: datetime = NOW
     resumes_to: State | None = None
     pending: str | None = None
+    by_unit: bool = False  # a hotline call placed by unit (no grid) instead of the standard case
 
 
 def _a(*actions: Action) -> frozenset[Action]:
@@ -86,12 +91,52 @@ def _a(*actions: Action) -> frozenset[Action]:
 A = Action
 EXTENSION_ASKED = (A.REQUEST_EXTENSION, "handler", {"note": "需要更多时间", "until": UNTIL})
 SUSPENSION_ASKED = (A.REQUEST_SUSPENSION, "handler", {"note": "需协调产权单位"})
+SENT_TO_VERIFY = (A.SEND_TO_VERIFY, "intake", {})
+CONFIRMED = (A.CONFIRM, "grid_worker", {})
+# The intake clerk's decisions before filing: file (skipping or after verification), reject,
+# void, merge.
+INTAKE_DECIDES = (A.FILE, A.REJECT, A.VOID, A.MERGE)
 
 VARIANTS: dict[str, Variant] = {
     "reported": Variant(
         State.REPORTED,
         READERS,
-        {"intake": _a(A.FILE, A.REJECT, A.VOID, A.MERGE), "dispatcher": _a(A.SUSPEND)},
+        {
+            "intake": _a(*INTAKE_DECIDES, A.SEND_TO_VERIFY),
+            "dispatcher": _a(A.SEND_TO_VERIFY, A.SUSPEND),
+        },
+    ),
+    "reported without a grid": Variant(
+        State.REPORTED,
+        READERS_BY_UNIT,
+        {"intake": _a(*INTAKE_DECIDES), "dispatcher": _a(A.SUSPEND)},
+        by_unit=True,
+    ),
+    "verifying": Variant(
+        State.VERIFYING,
+        READERS,
+        {
+            "intake": _a(*INTAKE_DECIDES),
+            "grid_worker": _a(A.CONFIRM, A.NOT_FOUND),
+            "dispatcher": _a(A.SUSPEND),
+        },
+        base=State.REPORTED,
+        build=(SENT_TO_VERIFY,),
+    ),
+    "confirmed": Variant(
+        State.CONFIRMED,
+        READERS,
+        {"intake": _a(*INTAKE_DECIDES), "dispatcher": _a(A.SUSPEND)},
+        base=State.REPORTED,
+        build=(SENT_TO_VERIFY, CONFIRMED),
+    ),
+    "suspended while verifying": Variant(
+        State.SUSPENDED,
+        READERS,
+        {"dispatcher": _a(A.RESUME)},
+        base=State.REPORTED,
+        build=(SENT_TO_VERIFY, (A.SUSPEND, "dispatcher", {"note": "道路封闭，无法到场"})),
+        resumes_to=State.VERIFYING,
     ),
     "filed": Variant(
         State.FILED, READERS, {"intake": _a(A.VOID), "dispatcher": _a(A.DISPATCH, A.SUSPEND)}
@@ -183,6 +228,9 @@ VARIANTS: dict[str, Variant] = {
 
 # Where each allowed action leads (None: the state stays; RESUME: the variant says).
 LEADS_TO: dict[Action, State | None] = {
+    A.SEND_TO_VERIFY: State.VERIFYING,
+    A.CONFIRM: State.CONFIRMED,
+    A.NOT_FOUND: State.REJECTED,
     A.FILE: State.FILED,
     A.REJECT: State.REJECTED,
     A.VOID: State.VOIDED,
@@ -231,6 +279,8 @@ def body_for(action: Action, *, survivor: str, after: str) -> ActionIn:
         return ActionIn(note="已清理", attachments=[after])
     if action is A.REQUEST_EXTENSION:
         return ActionIn(note=REASON, until=UNTIL)
+    if action is A.NOT_FOUND:
+        return ActionIn(note="现场未发现垃圾", attachments=[after])
     if action in (
         A.REJECT,
         A.VOID,
@@ -287,6 +337,18 @@ async def build_variant(
             world.people.intake,
             settings=settings,
             merge_into=survivor.code,
+        )
+    if variant.by_unit:
+        return await report(
+            session,
+            world,
+            by=world.people.intake,
+            settings=settings,
+            source=Source.HOTLINE,
+            lon=None,
+            lat=None,
+            unit_code=world.tree.community.code,
+            address="测试一社区 3 号楼",
         )
     base = variant.base or variant.state
     case = await case_in(

@@ -329,10 +329,11 @@ async def test_a_refused_move_is_problem_json_with_what_may_be_done(
     assert (response.status_code, response.headers["content-type"]) == (409, PROBLEM)
     body = response.json()
     assert (body["status"], body["type"], body["state"]) == (409, "/problems/conflict", "reported")
-    assert sorted(body["allowed_actions"]) == ["file", "merge", "reject", "void"]
+    decisions = ["file", "merge", "reject", "send_to_verify", "void"]
+    assert sorted(body["allowed_actions"]) == decisions
     # The reader sees the same list on the case itself.
     case = (await client.get(f"{API}/{place.s2}", headers=intake)).json()
-    assert sorted(case["allowed_actions"]) == ["file", "merge", "reject", "void"]
+    assert sorted(case["allowed_actions"]) == decisions
     # The reporter may read but do nothing now.
     reporter = await bearer_headers(session, p.other_citizen)
     response = await post_action(client, reporter, place.s2, "file")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import NOW
@@ -23,7 +23,9 @@ from wenming.attachments.storage import MediaStore
 from wenming.auth.service import load_actor
 from wenming.cases import service
 from wenming.cases.models import Case
+from wenming.cases.rulebook import bump_reference_version
 from wenming.cases.schemas import ActionIn, CaseCreate, TargetIn
+from wenming.cases.verification_models import VerifyRule
 from wenming.cases.vocab import Kind, Source, Urgency
 from wenming.cases.workflow import Action, State
 from wenming.core.config import Settings
@@ -75,10 +77,21 @@ class World:
         return actor
 
 
-async def create_world(session: AsyncSession) -> World:
-    """The standard tree, its 24 grids and one person for each capacity."""
+async def create_world(session: AsyncSession, *, verify_citizens: bool = False) -> World:
+    """The standard tree, its 24 grids and one person for each capacity.
+
+    The packaged rule that sends citizens' reports to be verified on site is switched off unless
+    asked for, so that a citizen's report starts as ``reported`` like everyone else's; the tests
+    of verification (tests/cases/test_verification.py) keep it."""
     tree = await create_tree(session)
     await create_geography(session, tree)
+    if not verify_citizens:
+        await session.execute(
+            update(VerifyRule)
+            .where(VerifyRule.source == Source.CITIZEN.value, VerifyRule.category_id.is_(None))
+            .values(verify=False)
+        )
+        await bump_reference_version(session, NOW)
     p = People(
         intake=await create_user(session, "intake", Role.INTAKE, unit=tree.district),
         dispatcher=await create_user(session, "dispatcher", Role.DISPATCHER, unit=tree.district),

@@ -207,8 +207,8 @@ async def test_signed_out_visitors_are_sent_to_sign_in(client: httpx.AsyncClient
 @pytest.mark.parametrize(
     ("state", "who", "forms"),
     [
-        (State.REPORTED, "intake", ["file", "reject", "void", "merge"]),
-        (State.REPORTED, "dispatcher", ["suspend"]),
+        (State.REPORTED, "intake", ["file", "reject", "void", "merge", "send_to_verify"]),
+        (State.REPORTED, "dispatcher", ["send_to_verify", "suspend"]),
         (State.REPORTED, "grid_worker", []),
         (State.FILED, "dispatcher", ["dispatch", "suspend"]),
         (State.FILED, "intake", ["void"]),
@@ -299,9 +299,9 @@ async def test_a_refused_action_is_explained_next_to_its_form_and_changes_nothin
     refused = await post_action(client, case.code, "dispatch", {"version": "1"})
     assert refused.status_code == 409
     assert by_testid(refused.text, "action-error") == (
-        "案件处于“已上报”状态，无法进行此操作。您可以：挂账。"
+        "案件处于“已上报”状态，无法进行此操作。您可以：派网格员现场核实、挂账。"
     )
-    assert action_forms(refused.text) == ["suspend"]
+    assert action_forms(refused.text) == ["send_to_verify", "suspend"]
     await as_user(client, session, world.people.intake)
     no_reason = await post_action(client, case.code, "reject", {"note": " ", "version": "1"})
     assert no_reason.status_code == 422
@@ -684,3 +684,137 @@ async def test_pages_in_english(
     html = await get_page(client, f"/cases/{case.code}")
     assert by_testid(html, "case-heading") == "Exposed garbage"
     assert "the street or town that owns the place (territorial fallback)" in html
+
+
+# --- verify before filing (核实) ------------------------------------------------------------------
+
+
+async def test_the_grid_worker_verifies_a_report_from_the_case_page(
+    client: httpx.AsyncClient, session: AsyncSession, world: World, settings: Settings
+) -> None:
+    case = await report(session, world, settings=settings)
+    await as_user(client, session, world.people.intake)
+    sent = await post_action(client, case.code, "send_to_verify", {"version": "1"})
+    assert sent.status_code == 303
+    html = await get_page(client, sent.headers["location"])
+    assert by_testid(html, "state") == "现场核实中"
+    assert action_forms(html) == ["file", "reject", "void", "merge"]
+
+    await as_user(client, session, world.people.grid_worker)
+    queue = await get_page(client, "/cases")
+    tasks = queue.split('data-testid="verify-tasks"', 1)[1].split("</nav>", 1)[0]
+    assert 'href="/cases?state=verifying"' in tasks and 'href="/cases?state=handled"' in tasks
+    assert rows(await get_page(client, "/cases?state=verifying")) == [case.code]
+    page = await get_page(client, f"/cases/{case.code}")
+    assert action_forms(page) == ["confirm", "not_found"]
+    form = page.split('data-testid="action-not_found"', 1)[1].split("</form>", 1)[0]
+    assert (
+        'name="photos" type="file" accept="image/jpeg,image/png,image/webp" multiple required'
+        in form
+    )
+
+    without = await post_action(
+        client, case.code, "not_found", {"note": "现场未发现", "version": "2"}
+    )
+    assert without.status_code == 422
+    form = without.text.split('data-testid="action-not_found"', 1)[1].split("</form>", 1)[0]
+    assert by_testid(form, "action-error") == "请上传现场核实照片。"
+    assert await state_of(session, case.code) == State.VERIFYING.value
+
+    found_nothing = await post_action(
+        client,
+        case.code,
+        "not_found",
+        {"note": "现场未发现垃圾", "version": "2"},
+        files=[("photos", ("site.jpg", jpeg(33), "image/jpeg"))],
+    )
+    assert found_nothing.status_code == 303
+    assert await state_of(session, case.code) == State.REJECTED.value
+    await as_user(client, session, world.people.intake)
+    html = await get_page(client, f"/cases/{case.code}")
+    assert by_testid(html, "state") == "不予立案"
+    assert "现场核实不属实，不予立案" in html and "现场未发现垃圾" in html
+    assert 'data-testid="photo-check"' in html
+
+
+# --- photo publication --------------------------------------------------------------------------
+
+PUBLISH_FORM = re.compile(r'data-testid="(publish|unpublish)-([A-Za-z0-9_-]+)"')
+
+
+async def post_publication(
+    client: httpx.AsyncClient, code: str, key: str, change: str, token: str | None = None
+) -> httpx.Response:
+    """Press a photo's publish or withdraw button (with the page's token unless given)."""
+    if token is None:
+        token = csrf_from(await get_page(client, f"/cases/{code}"))
+    return await client.post(
+        f"/cases/{code}/photos/{key}/{change}", data={"csrf_token": token}, headers=HTML
+    )
+
+
+async def public_keys(session: AsyncSession, case_id: int) -> set[str]:
+    rows = await session.scalars(
+        select(CaseAttachment.attachment_id).where(
+            CaseAttachment.case_id == case_id, CaseAttachment.published_at.is_not(None)
+        )
+    )
+    return {str(row) for row in rows}
+
+
+async def test_the_command_centre_publishes_and_withdraws_photos(
+    client: httpx.AsyncClient, session: AsyncSession, world: World, settings: Settings
+) -> None:
+    first, second = await photo(session, settings, 60), await photo(session, settings, 160)
+    case = await report(session, world, settings=settings, attachments=[first, second])
+    case_id, code = case.id, case.code
+    await as_user(client, session, world.people.intake)
+    html = await get_page(client, f"/cases/{code}")
+    assert PUBLISH_FORM.findall(html) == [("publish", first), ("publish", second)]
+    assert 'data-testid="photo-public"' not in html
+
+    published = await post_publication(client, code, first, "publish")
+    assert published.status_code == 303
+    assert published.headers["location"] == f"/cases/{code}?done=publish#photos-heading"
+    assert len(await public_keys(session, case_id)) == 1
+    html = await get_page(client, published.headers["location"])
+    assert by_testid(html, "case-notice") == "照片已公开。"
+    assert PUBLISH_FORM.findall(html) == [("unpublish", first), ("publish", second)]
+    assert by_testid(html, "photo-public") == "已公开"
+    assert f'data-key="{first}" data-public="yes"' in html
+    assert f'data-key="{second}" data-public="no"' in html
+
+    withdrawn = await post_publication(client, code, first, "unpublish")
+    assert withdrawn.status_code == 303
+    assert await public_keys(session, case_id) == set()
+    html = await get_page(client, withdrawn.headers["location"])
+    assert by_testid(html, "case-notice") == "照片已撤回公开。"
+
+
+async def test_only_the_command_centre_publishes_photos(
+    client: httpx.AsyncClient, session: AsyncSession, world: World, settings: Settings
+) -> None:
+    key = await photo(session, settings, 70)
+    stranger = await photo(session, settings, 170)
+    case = await report(session, world, settings=settings, attachments=[key])
+    case_id, code = case.id, case.code
+    # The street admin reads the case but is not its command centre: no buttons, and 403.
+    await as_user(client, session, world.people.street_admin)
+    html = await get_page(client, f"/cases/{code}")
+    assert 'data-testid="photo"' in html and PUBLISH_FORM.findall(html) == []
+    refused = await post_publication(client, code, key, "publish", csrf_from(html))
+    assert refused.status_code == 403
+    assert by_testid(refused.text, "case-error") == "只有案件所在辖区的指挥中心可以公开其照片。"
+    # Someone who cannot read the case learns nothing about it.
+    await as_user(client, session, world.people.grid_worker_elsewhere)
+    token = csrf_from(await get_page(client, "/cases"))
+    hidden = await post_publication(client, code, key, "publish", token)
+    assert hidden.status_code == 404
+    # The command centre: a photo of another case is not found; a form without its token fails.
+    await as_user(client, session, world.people.dispatcher)
+    missing = await post_publication(client, code, stranger, "publish")
+    assert missing.status_code == 404
+    assert by_testid(missing.text, "case-error") == "此案件没有这张照片。"
+    forged = await client.post(f"/cases/{code}/photos/{key}/publish", data={}, headers=HTML)
+    assert forged.status_code == 403
+    assert await public_keys(session, case_id) == set()

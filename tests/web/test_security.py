@@ -34,11 +34,13 @@ def depends_on(dependant: Dependant, call: object) -> bool:
 
 
 def page_write_routes(app: FastAPI) -> list[APIRoute]:
-    """The page routes that change something: every method but GET/HEAD/OPTIONS, outside /api."""
+    """The page routes that change something: every method but GET/HEAD/OPTIONS, outside /api
+    and /open311 (machine interfaces: the API checks CSRF in ``current_actor`` whenever a cookie
+    signs a write; Open311 writes are signed by an API key in the request, never by a cookie)."""
     return [
         route
         for route in api_routes(app.routes)
-        if not route.path.startswith("/api/") and set(route.methods) - SAFE_METHODS
+        if not route.path.startswith(("/api/", "/open311/")) and set(route.methods) - SAFE_METHODS
     ]
 
 
@@ -49,6 +51,7 @@ def test_every_page_form_route_checks_the_csrf_token(app: FastAPI) -> None:
         "/account/api-keys/{key_id}/revoke",
         "/cases/new",
         "/cases/{code}/actions/{action}",
+        "/cases/{code}/photos/{key}/{change}",
         "/inbox/read-all",
         "/inbox/{notification_id}/read",
         "/login",

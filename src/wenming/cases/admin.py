@@ -1,11 +1,13 @@
-"""Configuring the loop (system admins): categories, time limits, routing rules and the working
-calendar. Every change bumps the rulebook version so that every process picks it up."""
+"""Configuring the loop (system admins): categories, time limits, routing rules, verification
+rules and the working calendar. Every change bumps the rulebook version so that every process
+picks it up."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,15 +16,19 @@ from wenming.cases.calendar import LimitUnit
 from wenming.cases.models import CalendarDay, Case, Category, CategoryClass, RoutingRule, TimeLimit
 from wenming.cases.rulebook import bump_reference_version
 from wenming.cases.schemas import (
+    CategoryCode,
     CategoryCreate,
     CategoryUpdate,
     PlaceOut,
     RoutingRuleIn,
     RoutingRuleOut,
+    Strict,
+    Text200,
     TimeLimitIn,
     TimeLimitOut,
 )
-from wenming.cases.vocab import Kind, Urgency
+from wenming.cases.verification_models import VerifyRule
+from wenming.cases.vocab import Kind, Source, Urgency
 from wenming.cases.workflow import Step
 from wenming.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from wenming.org.models import AdminUnit, Department
@@ -367,3 +373,92 @@ async def replace_calendar_year(
     await session.flush()
     await bump_reference_version(session, now)
     return year, len(days)
+
+
+class VerifyRuleIn(Strict):
+    """A verification rule (admins): reports of this source (or any) and category (or any) are
+    verified on site before filing (``verify: true``) or filed directly (``false``)."""
+
+    source: Source | None = None
+    category_kind: Kind | None = None
+    category_code: CategoryCode | None = None
+    verify: bool
+    note: Text200 = ""
+
+
+class VerifyRuleOut(BaseModel):
+    """A verification rule as stored."""
+
+    id: int
+    source: Source | None
+    category_kind: Kind | None
+    category_code: str | None
+    verify: bool
+    note: str
+
+
+async def list_verify_rules(session: AsyncSession) -> list[VerifyRuleOut]:
+    """Every verification rule, oldest first."""
+    rows = await session.execute(
+        select(VerifyRule, Category.kind, Category.code)
+        .outerjoin(Category, Category.id == VerifyRule.category_id)
+        .order_by(VerifyRule.id)
+    )
+    return [
+        VerifyRuleOut(
+            id=rule.id,
+            source=Source(rule.source) if rule.source else None,
+            category_kind=Kind(kind) if kind else None,
+            category_code=code,
+            verify=rule.verify,
+            note=rule.note,
+        )
+        for rule, kind, code in rows
+    ]
+
+
+async def set_verify_rule(
+    session: AsyncSession, actor: Actor, body: VerifyRuleIn, now: datetime
+) -> VerifyRuleOut:
+    """Create or replace the rule for (source, category); one rule per pair."""
+    require_admin(actor)
+    category_id = await _category_id(
+        session, body.category_kind, body.category_code, "category_code"
+    )
+    source = body.source.value if body.source else None
+    rule = await session.scalar(
+        select(VerifyRule).where(
+            VerifyRule.source.is_(None) if source is None else VerifyRule.source == source,
+            VerifyRule.category_id.is_(None)
+            if category_id is None
+            else VerifyRule.category_id == category_id,
+        )
+    )
+    if rule is None:
+        rule = VerifyRule(source=source, category_id=category_id, created_at=now)
+        session.add(rule)
+    rule.verify = body.verify
+    rule.note = body.note
+    await session.flush()
+    await bump_reference_version(session, now)
+    return VerifyRuleOut(
+        id=rule.id,
+        source=body.source,
+        category_kind=body.category_kind,
+        category_code=body.category_code,
+        verify=rule.verify,
+        note=rule.note,
+    )
+
+
+async def delete_verify_rule(
+    session: AsyncSession, actor: Actor, rule_id: int, now: datetime
+) -> None:
+    """Remove a verification rule (cases already being verified stay so)."""
+    require_admin(actor)
+    rule = await session.get(VerifyRule, rule_id)
+    if rule is None:
+        raise NotFound(f"There is no verification rule {rule_id}.")
+    await session.delete(rule)
+    await session.flush()
+    await bump_reference_version(session, now)

@@ -1,5 +1,6 @@
 """Case API under /api/v1/cases: report, queues, one case with its timeline, workflow actions,
-"me too", and the configuration of categories, limits, routing rules and the calendar."""
+"me too", and the configuration of categories, limits, routing and verification rules and the
+calendar."""
 
 from __future__ import annotations
 
@@ -296,6 +297,35 @@ async def delete_rule(
 ) -> None:
     """System admins remove a rule."""
     await admin.delete_rule(session, actor, rule_id, clock.now())
+
+
+@router.get("/verify-rules", response_model=list[admin.VerifyRuleOut], summary="Verification rules")
+async def list_verify_rules(session: DbSession, actor: SignedInActor) -> list[admin.VerifyRuleOut]:
+    """Which reports a grid worker confirms on site before filing (most specific rule wins)."""
+    return await admin.list_verify_rules(session)
+
+
+@router.put("/verify-rules", response_model=admin.VerifyRuleOut, summary="Set a verification rule")
+async def set_verify_rule(
+    body: admin.VerifyRuleIn, session: DbSession, actor: SignedInActor, clock: AppClock
+) -> admin.VerifyRuleOut:
+    """System admins say whether reports of a source and category are verified on site."""
+    return await admin.set_verify_rule(session, actor, body, clock.now())
+
+
+@router.delete(
+    "/verify-rules/{rule_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a verification rule",
+)
+async def delete_verify_rule(
+    rule_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+    session: DbSession,
+    actor: SignedInActor,
+    clock: AppClock,
+) -> None:
+    """System admins remove a rule."""
+    await admin.delete_verify_rule(session, actor, rule_id, clock.now())
 
 
 @router.get("/calendar/{year}", response_model=list[CalendarDayOut], summary="Working calendar")

@@ -23,6 +23,12 @@ DISPATCHERS = "dispatchers"
 CHECKERS = "checkers"
 REPORTERS = "reporters"
 MESSAGES: dict[Action, tuple[str, str, str, str]] = {
+    Action.SEND_TO_VERIFY: (
+        CHECKERS,
+        "case.verify",
+        "案件 {code} 请到现场核实",
+        "Case {code}: please verify it on site",
+    ),
     Action.FILE: (DISPATCHERS, "case.filed", "案件 {code} 已立案，待派遣", "Case {code} filed"),
     Action.DISPATCH: (
         HANDLERS,

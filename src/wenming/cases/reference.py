@@ -1,6 +1,7 @@
-"""Reference data the loop runs on: the default category table, the default step time limits and
-the bundled working calendar. ``sync_reference_data`` adds what is missing and never overwrites
-what an admin has changed, so it runs safely after every upgrade."""
+"""Reference data the loop runs on: the default category table, the default step time limits,
+the default verification rule and the bundled working calendar. ``sync_reference_data`` adds what
+is missing and never overwrites what an admin has changed, so it runs safely after every
+upgrade."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wenming.cases.calendar import LimitUnit, bundled_calendar_days
 from wenming.cases.models import CalendarDay, Category, CategoryClass, TimeLimit
 from wenming.cases.rulebook import bump_reference_version
+from wenming.cases.verification import DEFAULT_RULES
+from wenming.cases.verification_models import VerifyRule
 from wenming.cases.vocab import Area, Kind, Urgency
 from wenming.cases.workflow import Step
 
@@ -38,14 +41,17 @@ CATEGORY_HEADER = [
 # Limits for the command centre's own steps and for urgency, for every category (a category's
 # own row for a step wins over these, except that urgency rows win over a category's normal one).
 DEFAULT_STEP_LIMITS: tuple[tuple[Urgency | None, Step, int, LimitUnit], ...] = (
+    (None, Step.CONFIRM, 2, LimitUnit.WORK_HOURS),
     (None, Step.FILE, 1, LimitUnit.WORK_HOURS),
     (None, Step.DISPATCH, 1, LimitUnit.WORK_HOURS),
     (None, Step.HANDLE, 1, LimitUnit.WORK_DAYS),
     (None, Step.VERIFY, 4, LimitUnit.WORK_HOURS),
     (None, Step.CLOSE, 1, LimitUnit.WORK_HOURS),
+    (Urgency.URGENT, Step.CONFIRM, 60, LimitUnit.MINUTES),
     (Urgency.URGENT, Step.FILE, 30, LimitUnit.MINUTES),
     (Urgency.URGENT, Step.DISPATCH, 30, LimitUnit.MINUTES),
     (Urgency.URGENT, Step.HANDLE, 4, LimitUnit.WORK_HOURS),
+    (Urgency.EMERGENCY, Step.CONFIRM, 30, LimitUnit.MINUTES),
     (Urgency.EMERGENCY, Step.FILE, 10, LimitUnit.MINUTES),
     (Urgency.EMERGENCY, Step.DISPATCH, 10, LimitUnit.MINUTES),
     (Urgency.EMERGENCY, Step.HANDLE, 60, LimitUnit.MINUTES),
@@ -121,6 +127,7 @@ class SyncReport:
     categories: int
     limits: int
     calendar_days: int
+    verify_rules: int = 0
 
 
 async def sync_reference_data(session: AsyncSession, now: datetime) -> SyncReport:
@@ -201,7 +208,27 @@ async def sync_reference_data(session: AsyncSession, now: datetime) -> SyncRepor
         if day.day not in known_days
     ]
     session.add_all(days)
+
+    # A default rule is added while no rule for its source (any category) exists; an admin turns
+    # it off by setting ``verify`` to false, which the next upgrade leaves alone.
+    has_rule = set(
+        (
+            await session.scalars(select(VerifyRule.source).where(VerifyRule.category_id.is_(None)))
+        ).all()
+    )
+    rules = [
+        VerifyRule(
+            source=source.value if source else None,
+            category_id=None,
+            verify=verify,
+            note="default",
+            created_at=now,
+        )
+        for source, verify in DEFAULT_RULES
+        if (source.value if source else None) not in has_rule
+    ]
+    session.add_all(rules)
     await session.flush()
-    if new_classes or added or limits or days:
+    if new_classes or added or limits or days or rules:
         await bump_reference_version(session, now)
-    return SyncReport(len(new_classes), len(added), len(limits), len(days))
+    return SyncReport(len(new_classes), len(added), len(limits), len(days), len(rules))

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 from wenming.cases.calendar import CalendarDay as Day
 from wenming.cases.calendar import DayKind, LimitUnit, WorkingCalendar
 from wenming.cases.models import CalendarDay, Category, ReferenceVersion, RoutingRule, TimeLimit
-from wenming.cases.vocab import Area, Kind, Urgency
+from wenming.cases.verification import VerifyRuleInfo
+from wenming.cases.verification_models import VerifyRule
+from wenming.cases.vocab import Area, Kind, Source, Urgency
 from wenming.cases.workflow import Step
 from wenming.core.config import Settings
 
@@ -67,6 +69,7 @@ class Rulebook:
     limits: dict[tuple[int | None, str | None, str], tuple[int, LimitUnit]]
     calendar: WorkingCalendar
     rules: tuple[RuleInfo, ...]
+    verify_rules: tuple[VerifyRuleInfo, ...] = ()
 
     def category(self, category_id: int) -> CategoryInfo:
         """A category by id (it exists: cases reference categories with a foreign key)."""
@@ -144,6 +147,15 @@ async def _read(session: AsyncSession, version: int, settings: Settings) -> Rule
         )
         for row in (await session.scalars(select(RoutingRule).order_by(RoutingRule.id))).all()
     )
+    verify_rules = tuple(
+        VerifyRuleInfo(
+            id=row.id,
+            source=Source(row.source) if row.source else None,
+            category_id=row.category_id,
+            verify=row.verify,
+        )
+        for row in (await session.scalars(select(VerifyRule).order_by(VerifyRule.id))).all()
+    )
     return Rulebook(
         version=version,
         categories=categories,
@@ -151,6 +163,7 @@ async def _read(session: AsyncSession, version: int, settings: Settings) -> Rule
         limits=limits,
         calendar=WorkingCalendar.build(settings.timezone, settings.work_hours, days),
         rules=rules,
+        verify_rules=verify_rules,
     )
 
 

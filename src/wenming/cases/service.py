@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from wenming.attachments.models import Attachment
 from wenming.attachments.service import attachments_by_keys
-from wenming.cases import deadlines, notices
+from wenming.cases import deadlines, notices, verification
 from wenming.cases.access import capacities, readable
 from wenming.cases.directory import OrgLookups, SessionLookups
 from wenming.cases.models import (
@@ -72,6 +72,11 @@ STAFF_ROLES = frozenset(Role) - {Role.CITIZEN}
 # Sources where the clerk enters someone else's report: the caller, not the clerk, is the reporter.
 ON_BEHALF = frozenset({Source.HOTLINE, Source.VIDEO, Source.LEADERSHIP})
 EARTH_RADIUS_M = 6_371_008.8
+# Actions whose photos are taken on site by the checker: verification before filing (核实) and
+# the check after handling (核查).
+ON_SITE_ACTIONS = frozenset(
+    {Action.CONFIRM, Action.NOT_FOUND, Action.VERIFY_PASS, Action.VERIFY_FAIL}
+)
 MAX_DUPLICATES = 5
 
 
@@ -412,6 +417,7 @@ async def prepare(
         if len(set(body.attachments)) != len(body.attachments):
             raise InvalidInput("The same photo is listed twice.", field="attachments")
         photos = list(await attachments_by_keys(session, body.attachments))
+    initial = verification.initial_state(book.verify_rules, body.source, category.id, place.grid_id)
     case = Case(
         code=new_code(),
         source=body.source.value,
@@ -430,7 +436,7 @@ async def prepare(
         reporter_phone=body.reporter_phone,
         anonymous=body.anonymous,
         public=body.public,
-        state=State.REPORTED.value,
+        state=initial.value,
         overdue=False,
         escalation_level=0,
         rework_count=0,
@@ -442,7 +448,7 @@ async def prepare(
         updated_at=now,
     )
     _remember(case, await suggest(org, book, case, component))
-    clock = deadlines.plan_clock(book, case, STEP_OF_STATE[State.REPORTED], now)
+    clock = deadlines.plan_clock(book, case, STEP_OF_STATE[initial], now)
     event = _event(case, "report", None, actor, now, body.description)
     idempotency = None
     if idempotency_key is not None:
@@ -558,6 +564,7 @@ def standing_of(case: Case, now: datetime, settings: Settings) -> CaseStanding:
         state=State(case.state),
         pending=Pending(case.pending) if case.pending else None,
         reopen_window_open=window_open,
+        in_grid=case.grid_id is not None,
     )
 
 
@@ -647,6 +654,11 @@ async def act(
         raise _refusal(error) from error
     if move.needs_reason and not body.note:
         raise InvalidInput(f"Say why ('{action.value}' needs a note).", field="note")
+    if move.needs_photo and not body.attachments:
+        raise InvalidInput(
+            f"Attach at least one photo taken on site ('{action.value}' needs one).",
+            field="attachments",
+        )
     book = await rulebook(session, settings)
     from_state = State(case.state)
     data: dict[str, Any] = {}
@@ -692,9 +704,7 @@ async def _attach_for(
         return
     if body.before_attachments:
         raise InvalidInput("Before-photos belong to the handle action.", field="before_attachments")
-    purpose = (
-        Purpose.CHECK if action in (Action.VERIFY_PASS, Action.VERIFY_FAIL) else Purpose.REPORT
-    )
+    purpose = Purpose.CHECK if action in ON_SITE_ACTIONS else Purpose.REPORT
     await _link_attachments(session, case, body.attachments, purpose, event, "attachments")
 
 

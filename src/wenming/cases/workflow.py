@@ -17,6 +17,8 @@ class State(StrEnum):
     """Where a case stands in the loop."""
 
     REPORTED = "reported"  # 上报: waiting for intake
+    VERIFYING = "verifying"  # 核实中: a grid worker of its grid checks the report on site
+    CONFIRMED = "confirmed"  # 核实属实: found on site, waiting for the shift leader to file
     FILED = "filed"  # 立案: waiting for dispatch
     REJECTED = "rejected"  # 不予立案
     VOIDED = "voided"  # 作废
@@ -32,6 +34,9 @@ class State(StrEnum):
 class Action(StrEnum):
     """What an actor can do to a case."""
 
+    SEND_TO_VERIFY = "send_to_verify"
+    CONFIRM = "confirm"
+    NOT_FOUND = "not_found"
     FILE = "file"
     REJECT = "reject"
     VOID = "void"
@@ -67,7 +72,8 @@ class Capacity(StrEnum):
 class Step(StrEnum):
     """A stretch of the loop with a time limit of its own; deadlines are kept per step."""
 
-    FILE = "file"  # reported → filed
+    CONFIRM = "confirm"  # verifying → confirmed (核实, on site before filing)
+    FILE = "file"  # reported or confirmed → filed
     DISPATCH = "dispatch"  # filed → dispatched
     HANDLE = "handle"  # dispatched → handled
     VERIFY = "verify"  # handled → verified
@@ -84,6 +90,8 @@ class Pending(StrEnum):
 OPEN_STATES = frozenset(
     {
         State.REPORTED,
+        State.VERIFYING,
+        State.CONFIRMED,
         State.FILED,
         State.DISPATCHED,
         State.ACCEPTED,
@@ -98,6 +106,8 @@ WITH_UNIT = frozenset({State.DISPATCHED, State.ACCEPTED})
 # The step whose clock runs in each state.
 STEP_OF_STATE: dict[State, Step] = {
     State.REPORTED: Step.FILE,
+    State.VERIFYING: Step.CONFIRM,
+    State.CONFIRMED: Step.FILE,
     State.FILED: Step.DISPATCH,
     State.DISPATCHED: Step.HANDLE,
     State.ACCEPTED: Step.HANDLE,
@@ -118,6 +128,8 @@ class Move:
     capacities: frozenset[Capacity]
     needs_reason: bool = False
     needs_target: bool = False  # dispatch names a unit; merge names the surviving case
+    needs_photo: bool = False  # at least one photo taken on site
+    needs_grid: bool = False  # only a case placed in a grid (it has grid workers)
     requires_pending: Pending | None = None
     forbids_pending: bool = False
     rework: bool = False
@@ -132,13 +144,28 @@ def _c(*capacities: Capacity) -> frozenset[Capacity]:
 INTAKE = _c(Capacity.INTAKE)
 DISPATCHER = _c(Capacity.DISPATCHER)
 HANDLER = _c(Capacity.HANDLER)
+GRID_WORKER = _c(Capacity.GRID_WORKER)
 CHECKERS = _c(Capacity.GRID_WORKER, Capacity.INTAKE)  # 核查: on site, or by the command centre
+# Where the intake clerk decides on a new report: as reported, while it is being verified on
+# site (filing then skips the verification) and once it is confirmed.
+BEFORE_FILING = (State.REPORTED, State.VERIFYING, State.CONFIRMED)
 
-TRANSITIONS: dict[tuple[State, Action], Move] = {
-    (State.REPORTED, Action.FILE): Move(State.FILED, INTAKE),
-    (State.REPORTED, Action.REJECT): Move(State.REJECTED, INTAKE, needs_reason=True),
-    (State.REPORTED, Action.VOID): Move(State.VOIDED, INTAKE, needs_reason=True),
-    (State.REPORTED, Action.MERGE): Move(State.MERGED, INTAKE, needs_target=True),
+TRANSITIONS: dict[tuple[State, Action], Move] = {}
+for _state in BEFORE_FILING:
+    TRANSITIONS[(_state, Action.FILE)] = Move(State.FILED, INTAKE)
+    TRANSITIONS[(_state, Action.REJECT)] = Move(State.REJECTED, INTAKE, needs_reason=True)
+    TRANSITIONS[(_state, Action.VOID)] = Move(State.VOIDED, INTAKE, needs_reason=True)
+    TRANSITIONS[(_state, Action.MERGE)] = Move(State.MERGED, INTAKE, needs_target=True)
+TRANSITIONS |= {
+    # 核实: the command centre sends a report placed in a grid to a worker of that grid, who
+    # confirms it on site or, with a photo and a note, finds nothing (the report is rejected).
+    (State.REPORTED, Action.SEND_TO_VERIFY): Move(
+        State.VERIFYING, _c(Capacity.INTAKE, Capacity.DISPATCHER), needs_grid=True
+    ),
+    (State.VERIFYING, Action.CONFIRM): Move(State.CONFIRMED, GRID_WORKER),
+    (State.VERIFYING, Action.NOT_FOUND): Move(
+        State.REJECTED, GRID_WORKER, needs_reason=True, needs_photo=True
+    ),
     (State.FILED, Action.VOID): Move(State.VOIDED, INTAKE, needs_reason=True),
     (State.FILED, Action.DISPATCH): Move(State.DISPATCHED, DISPATCHER, needs_target=True),
     (State.DISPATCHED, Action.ACCEPT): Move(State.ACCEPTED, HANDLER),
@@ -182,7 +209,7 @@ for _state in WITH_UNIT:
         None, DISPATCHER, needs_reason=True, requires_pending=Pending.SUSPENSION
     )
 # The command centre may park any open case directly (its own approval).
-for _state in (State.REPORTED, State.FILED, State.DISPATCHED, State.ACCEPTED, State.HANDLED):
+for _state in (*BEFORE_FILING, State.FILED, State.DISPATCHED, State.ACCEPTED, State.HANDLED):
     TRANSITIONS[(_state, Action.SUSPEND)] = Move(State.SUSPENDED, DISPATCHER, needs_reason=True)
 
 
@@ -193,6 +220,7 @@ class CaseStanding:
     state: State
     pending: Pending | None
     reopen_window_open: bool
+    in_grid: bool = True  # placed in a grid (not by unit only): it can be verified on site
 
 
 def _permitted(move: Move, standing: CaseStanding, capacities: frozenset[Capacity]) -> bool:
@@ -201,6 +229,8 @@ def _permitted(move: Move, standing: CaseStanding, capacities: frozenset[Capacit
     if move.requires_pending is not None and standing.pending is not move.requires_pending:
         return False
     if move.forbids_pending and standing.pending is not None:
+        return False
+    if move.needs_grid and not standing.in_grid:
         return False
     return not (move.within_reopen_window and not standing.reopen_window_open)
 

@@ -53,6 +53,8 @@ ATTACHMENT_URL = re.compile(r"(?:^|/)api/v1/attachments/([A-Za-z0-9_-]{16,64})/?
 # carries the state itself.
 EXTENDED_STATUS: dict[State, str] = {
     State.REPORTED: "open",
+    State.VERIFYING: "investigating",
+    State.CONFIRMED: "investigating",
     State.FILED: "investigating",
     State.DISPATCHED: "action_scheduled",
     State.ACCEPTED: "in_progress",
@@ -66,6 +68,8 @@ EXTENDED_STATUS: dict[State, str] = {
 }
 STATE_LABELS: dict[State, tuple[str, str]] = {
     State.REPORTED: ("已上报，等待受理", "Reported, waiting for intake"),
+    State.VERIFYING: ("现场核实中", "Being checked on site"),
+    State.CONFIRMED: ("现场核实属实，等待立案", "Confirmed on site, waiting to be filed"),
     State.FILED: ("已立案", "Accepted for action"),
     State.DISPATCHED: ("已派遣至责任单位", "Sent to the responsible unit"),
     State.ACCEPTED: ("责任单位处置中", "Being fixed by the responsible unit"),

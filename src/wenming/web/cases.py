@@ -1,5 +1,6 @@
-"""Case pages: the command-centre queue, one case (timeline, map, photos, routing suggestion and
-exactly the actions the viewer may take), the overdue board, and a staff intake form.
+"""Case pages: the command-centre queue, one case (timeline, map, photos with their publication,
+routing suggestion and exactly the actions the viewer may take), the overdue board, and a staff
+intake form.
 
 Everything is read and written through the case services, views and repository; a refused
 action is shown next to the form that sent it, with the service's status (409 or 422), and the
@@ -25,7 +26,7 @@ from starlette.datastructures import FormData, UploadFile
 from wenming.attachments.api import Media
 from wenming.attachments.service import store_upload
 from wenming.attachments.storage import MediaStore
-from wenming.cases import repository, service, views
+from wenming.cases import publication, repository, service, views
 from wenming.cases.repository import CaseFilter
 from wenming.cases.rulebook import CategoryInfo, rulebook
 from wenming.cases.schemas import ActionIn, AttachmentOut, CaseCreate, CaseOut, CaseSummary
@@ -35,7 +36,7 @@ from wenming.cases.workflow import OPEN_STATES, TRANSITIONS, Action, State
 from wenming.core.clock import as_utc
 from wenming.core.config import Settings
 from wenming.core.deps import AppClock, AppSettings, DbSession
-from wenming.core.errors import Conflict, Forbidden, InvalidInput, WenmingError
+from wenming.core.errors import Conflict, Forbidden, InvalidInput, NotFound, WenmingError
 from wenming.geo.crs import Crs, from_wgs84
 from wenming.org import repository as org_repository
 from wenming.org.roles import Role
@@ -64,6 +65,8 @@ CodePath = Annotated[str, Path(pattern=CODE_PATTERN)]
 
 STATE_LABELS: dict[State, str] = {
     State.REPORTED: N_("Reported"),
+    State.VERIFYING: N_("Verifying on site"),
+    State.CONFIRMED: N_("Confirmed on site"),
     State.FILED: N_("Filed"),
     State.REJECTED: N_("Rejected"),
     State.VOIDED: N_("Voided"),
@@ -76,6 +79,9 @@ STATE_LABELS: dict[State, str] = {
     State.SUSPENDED: N_("Suspended"),
 }
 ACTION_LABELS: dict[Action, str] = {
+    Action.SEND_TO_VERIFY: N_("Send for on-site verification"),
+    Action.CONFIRM: N_("Confirm: found on site"),
+    Action.NOT_FOUND: N_("Not found on site"),
     Action.FILE: N_("File"),
     Action.REJECT: N_("Reject"),
     Action.VOID: N_("Void"),
@@ -100,6 +106,9 @@ ACTION_LABELS: dict[Action, str] = {
 # What each entry of the timeline says happened (msgids), by the event's action.
 EVENT_LABELS: dict[str, str] = {
     "report": N_("Reported"),
+    Action.SEND_TO_VERIFY.value: N_("Sent for on-site verification"),
+    Action.CONFIRM.value: N_("Confirmed on site"),
+    Action.NOT_FOUND.value: N_("Not found on site: rejected"),
     Action.FILE.value: N_("Filed"),
     Action.REJECT.value: N_("Rejected"),
     Action.VOID.value: N_("Voided"),
@@ -152,6 +161,7 @@ KIND_LABELS: dict[Kind, str] = {Kind.COMPONENT: N_("Component"), Kind.EVENT: N_(
 # Actions that move the case forward get the primary button; refusals and undoing ones a warning.
 PRIMARY_ACTIONS = frozenset(
     {
+        Action.CONFIRM,
         Action.FILE,
         Action.DISPATCH,
         Action.ACCEPT,
@@ -165,6 +175,7 @@ PRIMARY_ACTIONS = frozenset(
 )
 WARNING_ACTIONS = frozenset(
     {
+        Action.NOT_FOUND,
         Action.REJECT,
         Action.VOID,
         Action.RETURN,
@@ -173,7 +184,9 @@ WARNING_ACTIONS = frozenset(
         Action.DENY_SUSPENSION,
     }
 )
-PHOTO_ACTIONS = frozenset({Action.HANDLE, Action.VERIFY_PASS, Action.VERIFY_FAIL})
+PHOTO_ACTIONS = frozenset(
+    {Action.CONFIRM, Action.NOT_FOUND, Action.HANDLE, Action.VERIFY_PASS, Action.VERIFY_FAIL}
+)
 # Actions with a panel of their own on the case page rather than a form in the action list.
 PANEL_ACTIONS = frozenset({Action.DISPATCH})
 
@@ -479,6 +492,7 @@ async def queue_page(
         "page_url": lambda number: query.url(page=number),
         "notice": notice,
         "is_handler": actor.has_role(Role.HANDLER),
+        "is_grid_worker": actor.has_role(Role.GRID_WORKER),
         "may_report": bool(reporting_sources(actor)),
         "states": list(State),
         "category_groups": category_groups(book.categories.values(), language, active_only=False),
@@ -752,6 +766,7 @@ class ActionForm:
     label: str
     needs_reason: bool
     photos: bool
+    photos_required: bool  # the action needs a photo taken on site (not found)
     before_photos: bool
     until: bool
     until_required: bool
@@ -771,6 +786,7 @@ def action_forms(case: CaseOut) -> list[ActionForm]:
                 label=ACTION_LABELS[action],
                 needs_reason=move.needs_reason,
                 photos=action in PHOTO_ACTIONS,
+                photos_required=move.needs_photo,
                 before_photos=action is Action.HANDLE,
                 until=action in (Action.REQUEST_EXTENSION, Action.APPROVE_EXTENSION),
                 until_required=action is Action.REQUEST_EXTENSION,
@@ -981,9 +997,11 @@ async def _case_page(
     *,
     refusal: Refusal | None = None,
     notice: str = "",
+    error: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    """The case page as this person may see it; a refusal is shown next to its form."""
+    """The case page as this person may see it; a refusal is shown next to its form, any
+    other error at the top."""
     record = await service.case_by_code(session, actor, code)
     case = await views.detail(session, actor, record, now=now, settings=settings)
     duplicates: list[CaseSummary] = []
@@ -999,6 +1017,7 @@ async def _case_page(
         targets, suggested = await dispatch_targets(session, actor, case)
     forms = action_forms(case)
     map_values, headers = map_context(request, case)
+    may_publish = await publication.may_publish(session, actor, record)
     context: dict[str, Any] = {
         "case": case,
         "category_label": helpers["category_name"](case.category),
@@ -1013,8 +1032,11 @@ async def _case_page(
         "may_merge": Action.MERGE in case.allowed_actions,
         "refusal": refusal,
         "notice": notice,
+        "error": error,
         "pending_until": _local_input(case.pending_due_at, settings),
         "paused": case.state is State.SUSPENDED,
+        "may_publish": may_publish,
+        "published": await publication.published_keys(session, record),
         **map_values,
         **helpers,
     }
@@ -1055,9 +1077,79 @@ async def case_page(
     notice = ""
     if done == "report":
         notice = _("The report is recorded as case %(code)s.") % {"code": code}
+    elif done in PUBLICATION_NOTICES:
+        notice = _(PUBLICATION_NOTICES[done])
     elif (done_action := _choice(Action, done)) is not None:
         notice = _("“%(action)s” is done.") % {"action": _(ACTION_LABELS[done_action])}
     return await _case_page(request, session, actor, clock.now(), settings, code, notice=notice)
+
+
+# What the case page says after a photo was published or withdrawn (msgids), by ``done``.
+PUBLICATION_NOTICES: dict[str, str] = {
+    "publish": N_("The photo is now public."),
+    "unpublish": N_("The photo is no longer public."),
+}
+PhotoKeyPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
+PublicationPath = Annotated[str, Path(pattern=r"^(publish|unpublish)$")]
+
+
+@router.post("/cases/{code}/photos/{key}/{change}", response_model=None)
+async def publish_photo(
+    request: Request,
+    code: CodePath,
+    key: PhotoKeyPath,
+    change: PublicationPath,
+    form: CsrfForm,
+    session: DbSession,
+    actor: PageActor,
+    clock: AppClock,
+    settings: AppSettings,
+) -> Response:
+    """Publish a photo of the case for the public, or withdraw it (the command centre of the
+    case's territory); anyone else sees the case page again with the refusal (403 or 404)."""
+    now = clock.now()
+    try:
+        await publication.set_published(
+            session, actor, code, key, published=change == "publish", now=now
+        )
+    except Forbidden as exc:
+        _ = translator(request)
+        message = _("Only the command centre of the case's territory publishes its photos.")
+        return await _case_page(
+            request,
+            session,
+            actor,
+            now,
+            settings,
+            code,
+            notice="",
+            status_code=exc.status,
+            error=message,
+        )
+    except NotFound:
+        if not await _readable(session, actor, code):
+            raise
+        _ = translator(request)
+        return await _case_page(
+            request,
+            session,
+            actor,
+            now,
+            settings,
+            code,
+            status_code=404,
+            error=_("This case has no such photo."),
+        )
+    return RedirectResponse(f"/cases/{code}?done={change}#photos-heading", status_code=303)
+
+
+async def _readable(session: DbSession, actor: Actor, code: str) -> bool:
+    """Whether the person may read the case (its existence is not revealed otherwise)."""
+    try:
+        await service.case_by_code(session, actor, code)
+    except NotFound:
+        return False
+    return True
 
 
 ACTION_FIELDS = ("note", "target", "merge_into", "until", "version")
@@ -1099,7 +1191,13 @@ ACTION_FIELD_ERRORS: dict[str, str] = {
 }
 
 
-def action_refusal(exc: WenmingError, _: Callable[[str], str]) -> str:
+# Messages for a refused field that depend on the action (msgids).
+ACTION_SPECIFIC_ERRORS: dict[tuple[Action, str], str] = {
+    (Action.NOT_FOUND, "attachments"): N_("Attach a photo of the place as you found it."),
+}
+
+
+def action_refusal(exc: WenmingError, _: Callable[[str], str], action: Action | None = None) -> str:
     """What to tell the person about an action the service refused."""
     if isinstance(exc, Conflict):
         allowed = exc.extensions.get("allowed_actions")
@@ -1113,6 +1211,8 @@ def action_refusal(exc: WenmingError, _: Callable[[str], str]) -> str:
             "actions": _(", ").join(names) if names else _("nothing at this moment"),
         }
     name = getattr(exc, "field", None) or ""
+    if action is not None and (action, name) in ACTION_SPECIFIC_ERRORS:
+        return _(ACTION_SPECIFIC_ERRORS[(action, name)])
     if name in ACTION_FIELD_ERRORS:
         return _(ACTION_FIELD_ERRORS[name])
     return exc.detail
@@ -1165,7 +1265,7 @@ async def take_action(
             request, session, actor, now, settings, code, refusal=refusal, status_code=422
         )
     except (InvalidInput, Conflict) as exc:
-        refusal = Refusal(action, action_refusal(exc, _), sent)
+        refusal = Refusal(action, action_refusal(exc, _, action), sent)
         return await _case_page(
             request, session, actor, now, settings, code, refusal=refusal, status_code=exc.status
         )
