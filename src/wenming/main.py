@@ -96,6 +96,7 @@ def create_app(
     from wenming.attachments.api import router as attachments_router
     from wenming.auth.api import router as auth_router
     from wenming.cases.api import router as cases_router
+    from wenming.cases.callers_api import router as callers_router
     from wenming.cases.publication import router as publication_router
     from wenming.evaluation.api import router as evaluation_router
     from wenming.geo.api import router as geo_router
@@ -113,6 +114,7 @@ def create_app(
     app.include_router(geo_router)
     app.include_router(attachments_router)
     app.include_router(notify_router)
+    app.include_router(callers_router)  # before /api/v1/cases/{code}
     app.include_router(cases_router)
     app.include_router(evaluation_router)
     app.include_router(publication_router)

@@ -52,6 +52,7 @@ def test_every_page_form_route_checks_the_csrf_token(app: FastAPI) -> None:
         "/cases/new",
         "/cases/{code}/actions/{action}",
         "/cases/{code}/photos/{key}/{change}",
+        "/hotline",
         "/inbox/read-all",
         "/inbox/{notification_id}/read",
         "/login",
