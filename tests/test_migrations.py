@@ -75,6 +75,9 @@ MODEL_TABLES = {
     "eval_sampled_point",
     "eval_check_result",
     "eval_survey_result",
+    "eval_rectification",
+    "eval_material_evidence",
+    "eval_material_review",
 }
 # SQLite's FTS5 index of the gazetteer names: a virtual table and its shadow tables, created by
 # the gazetteer migration on SQLite only and not described by any model.

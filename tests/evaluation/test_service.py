@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import NOW
 from tests.evaluation.support import SETUP, SMALL_INDEX, EvalWorld, create_evaluation
+from wenming.core.config import Settings
 from wenming.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from wenming.evaluation import indexfile, repository, service
 from wenming.evaluation.indexfile import FileRefused
@@ -380,9 +381,14 @@ async def test_the_same_seed_draws_the_same_points(session: AsyncSession, ev: Ev
         )
 
 
-async def test_checklist_to_field_scores(session: AsyncSession, ev: EvalWorld) -> None:
+async def test_checklist_to_field_scores(
+    session: AsyncSession, ev: EvalWorld, settings: Settings
+) -> None:
     plan = await service.draw_plan(
-        session, None, PlanIn(round="2022H1", participant="211104", per_type=2, seed="s1"), now=NOW
+        session,
+        None,
+        PlanIn(round="2022H1", participant="211104", per_type=2, seed="s1"),
+        now=NOW,
     )
     await service.assign(session, None, plan.id, ["evaluator", "evaluator2"])
     shown = await service.plan_out(session, plan)
@@ -399,24 +405,44 @@ async def test_checklist_to_field_scores(session: AsyncSession, ev: EvalWorld) -
         ("park", ["F3"]),
     ]
     road, park = mine
-    await service.record_check(session, me, road.id, "F1", CheckIn(findings=3), now=NOW)
+    await service.record_check(
+        session, me, road.id, "F1", CheckIn(findings=3), now=NOW, settings=settings
+    )
     out = await service.record_check(
-        session, me, park.id, "F3", CheckIn(findings=20, note="满地烟头"), now=NOW
+        session,
+        me,
+        park.id,
+        "F3",
+        CheckIn(findings=20, note="满地烟头"),
+        now=NOW,
+        settings=settings,
     )
     assert (out.findings, out.deduction) == (20, Decimal("4.00"))  # 10 points capped at 4
     with pytest.raises(InvalidInput, match="does not apply"):
-        await service.record_check(session, me, road.id, "F3", CheckIn(findings=0), now=NOW)
+        await service.record_check(
+            session, me, road.id, "F3", CheckIn(findings=0), now=NOW, settings=settings
+        )
     other = await ev.world.actor(session, ev.evaluator_two)
     with pytest.raises(NotFound):
-        await service.record_check(session, other, road.id, "F1", CheckIn(findings=0), now=NOW)
+        await service.record_check(
+            session, other, road.id, "F1", CheckIn(findings=0), now=NOW, settings=settings
+        )
     with pytest.raises(NotFound):
         await service.record_check(
-            session, me, road.id, "F1", CheckIn(findings=0, attachment_key="x" * 20), now=NOW
+            session,
+            me,
+            road.id,
+            "F1",
+            CheckIn(findings=0, attachment_key="x" * 20),
+            now=NOW,
+            settings=settings,
         )
     second_road = next(
         p for p in await service.my_points(session, other) if p.items[0].code == "F1"
     )
-    await service.record_check(session, other, second_road.id, "F1", CheckIn(findings=1), now=NOW)
+    await service.record_check(
+        session, other, second_road.id, "F1", CheckIn(findings=1), now=NOW, settings=settings
+    )
     assert await service.field_scores(session, None, "2022H1", "211104", now=NOW) == 2
     found = dict(
         (

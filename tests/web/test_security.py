@@ -52,6 +52,8 @@ def test_every_page_form_route_checks_the_csrf_token(app: FastAPI) -> None:
         "/cases/new",
         "/cases/{code}/actions/{action}",
         "/cases/{code}/photos/{key}/{change}",
+        "/evaluation/checklist/{point_id}/items/{item_code}",
+        "/evaluation/participants/{code}/materials/{round_code}/{item_code}",
         "/hotline",
         "/inbox/read-all",
         "/inbox/{notification_id}/read",

@@ -1,27 +1,43 @@
 """Evaluation API under /api/v1/evaluation: index versions, set-up, score and survey imports,
-rankings, a participant's score make-up, sampling plans and the evaluator's checklist."""
+rankings and bulletins, a participant's score make-up, sampling plans, the evaluator's checklist,
+rectification cases and material review."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from wenming.auth.deps import SignedInActor
-from wenming.core.deps import AppClock, DbSession, RowId
+from wenming.core.deps import AppClock, AppSettings, DbSession, RowId
 from wenming.core.errors import InvalidInput
-from wenming.evaluation import export, indexfile, repository, service
+from wenming.evaluation import (
+    bulletin,
+    export,
+    indexfile,
+    material,
+    rectification,
+    repository,
+    service,
+)
 from wenming.evaluation.indexfile import IndexSpec
+from wenming.evaluation.rules import parse_points, points
 from wenming.evaluation.schemas import (
     AssignIn,
     CheckIn,
     ChecklistItemOut,
     ChecklistPointOut,
+    EvidenceIn,
     ImportReport,
     IndexVersionOut,
+    MaterialOut,
     PlanIn,
     PlanOut,
     RankingOut,
+    RectificationCaseOut,
+    RectificationOut,
+    ReviewIn,
     RoundScoreOut,
     SetupIn,
     SetupReport,
@@ -274,7 +290,165 @@ async def record_check(
     session: DbSession,
     actor: SignedInActor,
     clock: AppClock,
+    settings: AppSettings,
 ) -> ChecklistItemOut:
     """0 findings is a pass; more deduct ``per_finding`` each, capped at the item's max. Attach
     a photo by the key from POST /api/v1/attachments."""
-    return await service.record_check(session, actor, point_id, item_code, body, now=clock.now())
+    return await service.record_check(
+        session, actor, point_id, item_code, body, now=clock.now(), settings=settings
+    )
+
+
+@router.post(
+    "/rounds/{round_code}/participants/{code}/rectifications",
+    response_model=ImportReport,
+    summary="File the missing rectification cases of a round",
+)
+async def file_rectifications(
+    round_code: CodePath,
+    code: CodePath,
+    session: DbSession,
+    actor: SignedInActor,
+    clock: AppClock,
+    settings: AppSettings,
+) -> ImportReport:
+    """Every deduction without its case gets one, in its evaluator's name; re-running files
+    nothing new."""
+    rows = await rectification.file_round(
+        session, actor, round_code, code, now=clock.now(), settings=settings
+    )
+    return ImportReport(rows=rows)
+
+
+@router.get(
+    "/participants/{code}/rectifications",
+    response_model=RectificationOut,
+    summary="A participant's rectification cases and rate",
+)
+async def rectifications(
+    code: CodePath, session: DbSession, actor: SignedInActor
+) -> RectificationOut:
+    """The cases filed from the participant's deductions and the share closed."""
+    participant = await repository.participant_by_code(session, actor, code)
+    cases = await rectification.cases_of(session, actor, participant)
+    rate = await rectification.rate(session, participant)
+    return RectificationOut(
+        created=rate.created,
+        closed=rate.closed,
+        rate=Decimal(f"{rate.percent:.1f}") if rate.percent is not None else None,
+        cases=[
+            RectificationCaseOut(
+                round=c.round_code,
+                item_code=c.item_code,
+                point_code=c.point_code,
+                case_code=c.case_code,
+                state=c.state,
+            )
+            for c in cases
+        ],
+    )
+
+
+@router.post(
+    "/rounds/{round_code}/participants/{code}/materials/{item_code}/evidence",
+    response_model=MaterialOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Submit evidence for a material item",
+)
+async def submit_evidence(
+    round_code: CodePath,
+    code: CodePath,
+    item_code: CodePath,
+    body: EvidenceIn,
+    session: DbSession,
+    actor: SignedInActor,
+    clock: AppClock,
+) -> MaterialOut:
+    """Attach a file uploaded through POST /api/v1/attachments to a material item."""
+    await material.submit(
+        session,
+        actor,
+        round_code,
+        code,
+        item_code,
+        body.attachment_key,
+        body.note,
+        now=clock.now(),
+    )
+    return await _material_out(session, actor, round_code, code, item_code)
+
+
+@router.put(
+    "/rounds/{round_code}/participants/{code}/materials/{item_code}/review",
+    response_model=MaterialOut,
+    summary="Score a material item",
+)
+async def review_material(
+    round_code: CodePath,
+    code: CodePath,
+    item_code: CodePath,
+    body: ReviewIn,
+    session: DbSession,
+    actor: SignedInActor,
+    clock: AppClock,
+) -> MaterialOut:
+    """The reviewer's points (0 to the item's max) become the item's score."""
+    await material.review(
+        session,
+        actor,
+        round_code,
+        code,
+        item_code,
+        parse_points(body.points),
+        body.note,
+        now=clock.now(),
+    )
+    return await _material_out(session, actor, round_code, code, item_code)
+
+
+async def _material_out(
+    session: DbSession, actor: SignedInActor, round_code: str, code: str, item_code: str
+) -> MaterialOut:
+    _round, _participant, lines = await material.lines(session, actor, round_code, code)
+    line = next(line for line in lines if line.item.code == item_code)
+    return MaterialOut(
+        item_code=line.item.code,
+        max_points=points(line.item.max_points),
+        evidence=[e.attachment_key for e in line.evidence],
+        points=points(line.review.points) if line.review is not None else None,
+        note=line.review.note if line.review is not None else "",
+    )
+
+
+@router.get(
+    "/years/{year}/bulletin",
+    summary="A year's or a round's bulletin as Excel or PDF",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}, "application/pdf": {}}}},
+)
+async def bulletin_file(
+    year: YearPath,
+    session: DbSession,
+    actor: SignedInActor,
+    round: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,16}$")] = None,
+    format: Annotated[str, Query(pattern="^(xlsx|pdf)$")] = "xlsx",
+) -> Response:
+    """One sheet (or table) per category: rank, participant, the rounds (or, for a round, the
+    methods) and the total."""
+    found = (
+        await bulletin.round_bulletin(session, actor, year, round)
+        if round
+        else await bulletin.year_bulletin(session, actor, year)
+    )
+    name = f"bulletin-{round or year}"
+    if format == "pdf":
+        return Response(
+            export.bulletin_pdf(found),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
+        )
+    return Response(
+        export.bulletin_xlsx(found),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )

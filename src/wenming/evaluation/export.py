@@ -1,4 +1,5 @@
-"""A ranking as CSV, JSON or an Excel workbook (pure): the columns are fixed and documented."""
+"""A ranking as CSV, JSON or an Excel workbook, a bulletin as a workbook or a PDF (pure): the
+columns are fixed and documented."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import csv
 import io
 import json
 from decimal import Decimal
+from typing import Any
+from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 
+from wenming.evaluation.bulletin import Bulletin
 from wenming.evaluation.schemas import RankingOut
 
 
@@ -76,4 +80,99 @@ def to_xlsx(table: RankingOut) -> bytes:
             cell.number_format = "0.00"
     buffer = io.BytesIO()
     book.save(buffer)
+    return buffer.getvalue()
+
+
+def _bulletin_header(bulletin: Bulletin) -> list[str]:
+    return ["rank", "participant_code", "participant_name", *bulletin.columns, "total"]
+
+
+def bulletin_xlsx(bulletin: Bulletin) -> bytes:
+    """A bulletin as a workbook: one sheet per category (named by its code) with the table's
+    columns, scores as numbers with 2 decimals."""
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    for table in bulletin.tables:
+        sheet = book.create_sheet(table.code[:31])
+        sheet.append([f"{bulletin.title} · {table.name_zh}"])
+        sheet.append(_bulletin_header(bulletin))
+        for row in table.rows:
+            sheet.append(
+                [
+                    row.rank,
+                    row.code,
+                    row.name,
+                    *(float(v) if v is not None else None for v in row.values),
+                    float(row.total),
+                ]
+            )
+        for line in sheet.iter_rows(min_row=3):
+            for cell in line[3:]:
+                cell.number_format = "0.00"
+    if not bulletin.tables:
+        book.create_sheet("empty").append([bulletin.title])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+PDF_FONT = "STSong-Light"  # reportlab's built-in CJK font (Adobe-GB1): no font file needed
+
+
+def bulletin_pdf(bulletin: Bulletin) -> bytes:
+    """A bulletin as an A4 PDF: the title, then each category's ranking table."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, TableStyle
+    from reportlab.platypus import Table as PdfTable
+
+    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    heading = ParagraphStyle("heading", fontName=PDF_FONT, fontSize=16, leading=22)
+    subheading = ParagraphStyle("subheading", fontName=PDF_FONT, fontSize=12, leading=18)
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title=bulletin.title,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+    )
+    story: list[Any] = [Paragraph(f"{escape(bulletin.title)} 测评结果通报", heading)]
+    for table in bulletin.tables:
+        story.append(Spacer(1, 6 * mm))
+        story.append(Paragraph(f"{escape(table.name_zh)}（{escape(table.name_en)}）", subheading))
+        data: list[list[str]] = [["名次", "代码", "名称", *bulletin.columns, "总分"]]
+        data.extend(
+            [
+                str(row.rank),
+                row.code,
+                row.name,
+                *(_cell(v) for v in row.values),
+                _cell(row.total),
+            ]
+            for row in table.rows
+        )
+        grid = PdfTable(data, repeatRows=1)
+        grid.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), PDF_FONT),
+                    ("FONTSIZE", (0, 0), (-1, -1), 9),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f1e4e4")),
+                    ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+                    ("ALIGN", (3, 1), (-1, -1), "RIGHT"),
+                ]
+            )
+        )
+        story.append(grid)
+    document.build(story)
     return buffer.getvalue()

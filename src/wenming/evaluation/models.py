@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -148,6 +149,8 @@ class Round(Base):
     name: Mapped[str] = mapped_column(String(100))
     sort_order: Mapped[int] = mapped_column(SmallInteger)
     weight: Mapped[int | None] = mapped_column(Integer)  # hundredths, for weighted years
+    # A self-evaluation (模拟测评): scored and explained like any round, left out of the year.
+    mock: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class MethodWeight(Base):
@@ -335,3 +338,64 @@ class SurveyResult(Base):
     respondents: Mapped[int] = mapped_column(Integer)
     rate: Mapped[int] = mapped_column(Integer)  # percent in hundredths
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Rectification(Base):
+    """The rectification case (以测促建) a field deduction filed: one per item at a drawn point."""
+
+    __tablename__ = "eval_rectification"
+    __table_args__ = (UniqueConstraint("sampled_point_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sampled_point_id: Mapped[int] = mapped_column(
+        ForeignKey("eval_sampled_point.id", ondelete="CASCADE")
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("eval_item.id", ondelete="CASCADE"))
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("eval_round.id", ondelete="CASCADE"), index=True
+    )
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("eval_participant.id", ondelete="CASCADE"), index=True
+    )
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case_record.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MaterialEvidence(Base):
+    """A file a participant submitted for a material item (材料审核) in a round."""
+
+    __tablename__ = "eval_material_evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("eval_round.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("eval_participant.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("eval_item.id", ondelete="CASCADE"))
+    attachment_key: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MaterialReview(Base):
+    """A reviewer's points (hundredths, 0..max) on a material item: the item's score."""
+
+    __tablename__ = "eval_material_review"
+    __table_args__ = (CheckConstraint("points >= 0", name="non_negative"),)
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("eval_round.id", ondelete="CASCADE"), primary_key=True
+    )
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("eval_participant.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("eval_item.id", ondelete="CASCADE"), primary_key=True
+    )
+    points: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -42,6 +42,10 @@ class RoundIn(Strict):
     code: RoundCode
     name: Name
     weight: Points | None = Field(default=None, description="only for weighted years")
+    mock: bool = Field(
+        default=False,
+        description="a self-evaluation (模拟测评): scored and explained, left out of the year",
+    )
     method_weights: dict[Method, Points] = Field(
         default_factory=dict,
         description="what each method is worth, e.g. {field: 40, survey: 20, material: 40}; "
@@ -257,3 +261,46 @@ class ChecklistPointOut(BaseModel):
     lon: float
     lat: float
     items: list[ChecklistItemOut]
+
+
+class RectificationCaseOut(BaseModel):
+    """A rectification case filed from a field deduction."""
+
+    round: str
+    item_code: str
+    point_code: str
+    case_code: str
+    state: str
+
+
+class RectificationOut(BaseModel):
+    """A participant's rectification cases and how many are closed (以测促建)."""
+
+    created: int
+    closed: int
+    rate: Decimal | None = Field(description="closed ÷ created in percent, 1 decimal")
+    cases: list[RectificationCaseOut]
+
+
+class EvidenceIn(Strict):
+    """An evidence file for a material item: the key from POST /api/v1/attachments."""
+
+    attachment_key: AttachmentKey
+    note: Note = ""
+
+
+class ReviewIn(Strict):
+    """A reviewer's points on a material item (0 to its max, at most 2 decimals)."""
+
+    points: Points
+    note: Note = ""
+
+
+class MaterialOut(BaseModel):
+    """A material item's evidence and review."""
+
+    item_code: str
+    max_points: Decimal
+    evidence: list[str]
+    points: Decimal | None
+    note: str

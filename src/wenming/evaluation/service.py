@@ -19,8 +19,9 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wenming.attachments.service import attachment_by_key
+from wenming.core.config import Settings
 from wenming.core.errors import Conflict, InvalidInput, NotFound
-from wenming.evaluation import repository
+from wenming.evaluation import rectification, repository
 from wenming.evaluation.access import Viewer, require_evaluator, require_manager, require_reader
 from wenming.evaluation.indexfile import (
     ContentSpec,
@@ -417,6 +418,7 @@ async def apply_setup(
                 round_ = Round(code=round_in.code, year_id=year.id)
                 session.add(round_)
             round_.name = round_in.name
+            round_.mock = round_in.mock
             round_.sort_order = order
             round_.weight = _hundredths(round_in.weight) if round_in.weight is not None else None
             await session.flush()
@@ -632,14 +634,14 @@ def _check_keys(
     return found_round[0], participant, item
 
 
-async def _write_scores(
+async def write_scores(
     session: AsyncSession,
     scores: dict[tuple[int, int, int], int],
     *,
     source: str,
     now: datetime,
 ) -> None:
-    """Replace the scores of the given (round, participant, item) keys."""
+    """Replace the scores of the given (round, participant, item) keys and refresh the totals."""
     keys = list(scores)
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
@@ -705,7 +707,7 @@ async def import_scores(session: AsyncSession, actor: Viewer, text: str, *, now:
         scores[(round_.id, participant.id, item.id)] = value
     if problems:
         raise FileRefused(problems)
-    await _write_scores(session, scores, source="import", now=now)
+    await write_scores(session, scores, source="import", now=now)
     return len(scores)
 
 
@@ -789,7 +791,7 @@ async def import_survey(session: AsyncSession, actor: Viewer, text: str, *, now:
         )
         for (r, p, i), (respondents, rate, _) in results.items()
     )
-    await _write_scores(session, {k: v[2] for k, v in results.items()}, source="survey", now=now)
+    await write_scores(session, {k: v[2] for k, v in results.items()}, source="survey", now=now)
     return len(results)
 
 
@@ -808,7 +810,7 @@ async def year_table(
 ) -> tuple[YearTable, dict[str, Participant], list[Round]]:
     """The year's full table over every participant (ranks are facts; rows are filtered later),
     from the stored round totals."""
-    rounds = await repository.rounds_of(session, year.id)
+    rounds = [r for r in await repository.rounds_of(session, year.id) if not r.mock]
     participants = {p.code: p for p in await repository.participants(session, None)}
     code_of = {p.id: p.code for p in participants.values()}
     round_code = {r.id: r.code for r in rounds}
@@ -1279,8 +1281,10 @@ async def record_check(
     body: CheckIn,
     *,
     now: datetime,
+    settings: Settings,
 ) -> ChecklistItemOut:
-    """Record pass (0 findings) or deductions for one item at an assigned point."""
+    """Record pass (0 findings) or deductions for one item at an assigned point; a deduction
+    files its rectification case (once) in the evaluator's name."""
     sampled, _point, _round, _participant, items = await _checklist_point(
         session, actor, sampled_id
     )
@@ -1303,6 +1307,7 @@ async def record_check(
     result.checked_by = actor.user_id
     result.checked_at = now
     await session.flush()
+    await rectification.file_case(session, actor, sampled, item, result, now=now, settings=settings)
     return _item_out(item, result)
 
 
@@ -1343,5 +1348,5 @@ async def field_scores(
         )
         for item_id, count in findings.items()
     }
-    await _write_scores(session, scores, source="field", now=now)
+    await write_scores(session, scores, source="field", now=now)
     return len(scores)

@@ -11,6 +11,7 @@ from wenming import i18n
 def install(app: FastAPI) -> None:
     """Mount static files and page routes on the app."""
     from wenming.web import account, auth, cases, home, hotline, inbox, org
+    from wenming.web import evaluation as evaluation_pages
     from wenming.web import map as map_page
     from wenming.web.errors import install_error_pages
     from wenming.web.headers import SecurityHeaders
@@ -22,5 +23,5 @@ def install(app: FastAPI) -> None:
     app.add_middleware(SecurityHeaders)
     map_page.install(app)  # before /static, which would otherwise answer for Leaflet's files
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, home, org, account, inbox, cases, hotline):
+    for module in (auth, home, org, account, inbox, cases, hotline, evaluation_pages):
         app.include_router(module.router)
