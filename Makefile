@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 PORT ?= 8000
 
 .PHONY: demo test lint typecheck format serve install clean bench bench-cases
@@ -13,7 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install Wenming with its test tools
+# The browser tests' accessibility checker (axe-core) from the npm registry, as package-lock.json pins it.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP) ## create .venv and install Wenming with its test tools
 
 demo: $(STAMP) ## create the data directory, migrate, seed the demo district and serve it
 	$(BIN)/wenming demo --port $(PORT)
@@ -32,7 +38,7 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-test: $(STAMP) lint typecheck ## the whole suite: lint, types, and pytest on SQLite (+ PostgreSQL when configured)
+test: $(STAMP) $(NODE_STAMP) lint typecheck ## the whole suite: lint, types, and pytest on SQLite (+ PostgreSQL when configured)
 	$(BIN)/pytest
 
 bench: $(STAMP)

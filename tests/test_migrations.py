@@ -78,6 +78,10 @@ MODEL_TABLES = {
     "eval_rectification",
     "eval_material_evidence",
     "eval_material_review",
+    "case_reporter_key",
+    "case_rating",
+    "patrol",
+    "patrol_point",
 }
 # SQLite's FTS5 index of the gazetteer names: a virtual table and its shadow tables, created by
 # the gazetteer migration on SQLite only and not described by any model.

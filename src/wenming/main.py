@@ -105,6 +105,8 @@ def create_app(
     from wenming.notify.api import router as notify_router
     from wenming.open311.api import install as install_open311
     from wenming.org.api import router as org_router
+    from wenming.phone.api import router as phone_router
+    from wenming.web import app_pages
     from wenming.web import install as install_web
 
     app.include_router(auth_router)
@@ -117,9 +119,11 @@ def create_app(
     app.include_router(callers_router)  # before /api/v1/cases/{code}
     app.include_router(cases_router)
     app.include_router(evaluation_router)
+    app.include_router(phone_router)
     app.include_router(publication_router)
     install_open311(app)
     install_web(app)
+    app_pages.install(app)
 
     @app.get("/healthz", tags=["operations"], summary="Process and database health")
     async def healthz() -> JSONResponse:

@@ -10,6 +10,7 @@ from wenming.geo import models as geo_models
 from wenming.geo.gazetteer import models as gazetteer_models
 from wenming.notify import models as notify_models
 from wenming.org import models as org_models
+from wenming.phone import models as phone_models
 
 __all__ = [
     "Base",
@@ -22,4 +23,5 @@ __all__ = [
     "geo_models",
     "notify_models",
     "org_models",
+    "phone_models",
 ]
