@@ -27,30 +27,32 @@ class Expected:
 
 # The case pages of the command centre and admins who also enter reports.
 CASE_DESK = ["/cases", "/cases/overdue", "/cases/new"]
+# The command centre's clerks also take hotline calls.
+CALL_DESK = ["/cases", "/cases/overdue", "/hotline", "/cases/new"]
 # The standard tree: 10 units, 4 departments; the district (大洼区) holds 6 units and 3 departments.
 # Kinds of record a role sees none of are left out of the summary and of the actions.
 EXPECTED: dict[Role, Expected] = {
-    Role.CITIZEN: Expected("市民服务", "Citizen services", "市民 未绑定单位", {}, []),
+    Role.CITIZEN: Expected("市民服务", "Citizen services", "市民 未绑定单位", {}, ["/m/"]),
     Role.GRID_WORKER: Expected(
         "网格员工作台",
         "Grid worker desk",
         "网格员 测试一社区 社区 · 211104004001",
         {"单位": 1},
-        ["/cases", "/cases/new", "/org/units", "/account/api-keys", "/docs"],
+        ["/m/", "/cases", "/cases/new", "/org/units", "/account/api-keys", "/docs"],
     ),
     Role.INTAKE: Expected(
         "受理工作台",
         "Intake desk",
         "受理员/值班长 大洼区 区县 · 211104000000",
         {"单位": 6, "职能部门": 3, "人员": 1},
-        [*CASE_DESK, "/org/people", "/org/units", "/org/departments", "/account/api-keys", "/docs"],
+        [*CALL_DESK, "/org/people", "/org/units", "/org/departments", "/account/api-keys", "/docs"],
     ),
     Role.DISPATCHER: Expected(
         "派遣工作台",
         "Dispatch desk",
         "派遣员 大洼区 区县 · 211104000000",
         {"单位": 6, "职能部门": 3, "人员": 1},
-        [*CASE_DESK, "/org/people", "/org/units", "/org/departments", "/account/api-keys", "/docs"],
+        [*CALL_DESK, "/org/people", "/org/units", "/org/departments", "/account/api-keys", "/docs"],
     ),
     Role.HANDLER: Expected(
         "责任单位工作台",
@@ -66,6 +68,7 @@ EXPECTED: dict[Role, Expected] = {
         {"单位": 3, "人员": 1},
         [
             *CASE_DESK,
+            "/evaluation",
             "/org/people/new",
             "/org/people",
             "/org/units",
@@ -80,6 +83,7 @@ EXPECTED: dict[Role, Expected] = {
         {"单位": 6, "职能部门": 3, "人员": 1},
         [
             *CASE_DESK,
+            "/evaluation",
             "/org/people/new",
             "/org/people",
             "/org/units",
@@ -93,7 +97,14 @@ EXPECTED: dict[Role, Expected] = {
         "Evaluation desk",
         "测评员 大洼区 区县 · 211104000000",
         {"单位": 6, "职能部门": 3},
-        ["/cases/new", "/org/units", "/org/departments", "/account/api-keys", "/docs"],
+        [
+            "/cases/new",
+            "/evaluation",
+            "/org/units",
+            "/org/departments",
+            "/account/api-keys",
+            "/docs",
+        ],
     ),
     Role.SYS_ADMIN: Expected(
         "系统管理",
@@ -103,6 +114,7 @@ EXPECTED: dict[Role, Expected] = {
         [
             "/cases",
             "/cases/overdue",
+            "/evaluation",
             "/org/people/new",
             "/org/people",
             "/org/units",
@@ -202,8 +214,7 @@ async def test_home_in_english_after_switching(
     assert by_testid(response.text, "current-role") == "Grid worker"
     assert _summary(response.text) == {"Units": 1}
     assert by_testid(response.text, "coming-next") == (
-        "Coming next: the phone app for patrols with GPS tracks and quick reports, and storefront "
-        "duty checks."
+        "Coming next: storefront duty checks (门前四包) on your patrols."
     )
 
 

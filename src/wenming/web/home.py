@@ -20,6 +20,8 @@ from wenming.web.rendering import (
     has_permission,
     may_create_users,
     may_see_cases,
+    may_see_evaluation,
+    may_take_calls,
     primary_role,
     render,
 )
@@ -41,25 +43,19 @@ HOME_TEXT: dict[Role | None, HomeText] = {
         N_("Citizen services"),
         N_("You are signed in as a registered citizen of the district."),
         N_(
-            "Coming next: report a problem with a photo and its location from your phone, "
-            "follow its progress and rate the fix."
+            "Coming next: alerts when a report you follow changes, and photos added to a "
+            "report later."
         ),
     ),
     Role.GRID_WORKER: HomeText(
         N_("Grid worker desk"),
         N_("You patrol the grids of your community and report what you find."),
-        N_(
-            "Coming next: the phone app for patrols with GPS tracks and quick reports, and "
-            "storefront duty checks."
-        ),
+        N_("Coming next: storefront duty checks (门前四包) on your patrols."),
     ),
     Role.INTAKE: HomeText(
         N_("Intake desk"),
         N_("You review the reports that come in for your territory."),
-        N_(
-            "Coming next: the hotline desk with address search, and on-site confirmation of "
-            "public reports before they are filed."
-        ),
+        N_("Coming next: intake and dispatch statistics per unit."),
     ),
     Role.DISPATCHER: HomeText(
         N_("Dispatch desk"),
@@ -84,10 +80,7 @@ HOME_TEXT: dict[Role | None, HomeText] = {
     Role.EVALUATOR: HomeText(
         N_("Evaluation desk"),
         N_("You take part in the evaluation rounds of the civilized-city campaign."),
-        N_(
-            "Coming next: evaluation rounds that sample inspection points, score them and "
-            "rank them by category."
-        ),
+        N_("Coming next: evaluation results on the district dashboards."),
     ),
     Role.SYS_ADMIN: HomeText(
         N_("System administration"),
@@ -144,6 +137,14 @@ def case_cards(actor: Actor) -> list[ActionCard]:
                 N_("Open cases past their due time, the most escalated first."),
             )
         )
+    if may_take_calls(actor):
+        cards.append(
+            ActionCard(
+                "/hotline",
+                N_("Hotline desk"),
+                N_("Take a 12345 call: the caller's earlier cases, address search and the map."),
+            )
+        )
     if reporting_sources(actor):
         cards.append(
             ActionCard(
@@ -159,6 +160,26 @@ def action_cards(actor: Actor, counts: dict[str, int]) -> list[ActionCard]:
     """The pages this actor can use today, most useful first; lists with nothing in them are left
     out (a handler of a department sees no administrative unit, for example)."""
     cards = case_cards(actor)
+    if actor.has_role(Role.CITIZEN, Role.GRID_WORKER):
+        cards.insert(
+            0,
+            ActionCard(
+                "/m/",
+                N_("指尖 phone app"),
+                N_(
+                    "Report from your phone with photos and the location; grid workers also "
+                    "patrol and check on site."
+                ),
+            ),
+        )
+    if may_see_evaluation(actor):
+        cards.append(
+            ActionCard(
+                "/evaluation",
+                N_("Evaluation"),
+                N_("Checklists of sampled points, participants' scores and the bulletins."),
+            )
+        )
     if may_create_users(actor):
         cards.append(
             ActionCard(

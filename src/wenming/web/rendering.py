@@ -149,6 +149,16 @@ def may_see_cases(actor: Actor) -> bool:
     )
 
 
+def may_take_calls(actor: Actor) -> bool:
+    """Whether the hotline desk is for this person: the command centre's clerks."""
+    return actor.has_role(Role.INTAKE, Role.DISPATCHER)
+
+
+def may_see_evaluation(actor: Actor) -> bool:
+    """Whether the evaluation pages are for this person: evaluators and administrators."""
+    return actor.has_role(Role.EVALUATOR, Role.STREET_ADMIN, Role.DISTRICT_ADMIN, Role.SYS_ADMIN)
+
+
 def navigation(actor: Actor | None) -> list[tuple[str, str]]:
     """The (path, label msgid) links of the top navigation for an actor."""
     if actor is None or not actor.is_authenticated:
@@ -156,6 +166,12 @@ def navigation(actor: Actor | None) -> list[tuple[str, str]]:
     links = [("/", N_("Home")), ("/inbox", N_("Inbox"))]
     if may_see_cases(actor):
         links.append(("/cases", N_("Cases")))
+    if may_take_calls(actor):
+        links.append(("/hotline", N_("Hotline desk")))
+    if may_see_evaluation(actor):
+        links.append(("/evaluation", N_("Evaluation")))
+    if actor.has_role(Role.CITIZEN, Role.GRID_WORKER):
+        links.append(("/m/", N_("Phone app")))
     if has_permission(actor, Permission.READ_ORG):
         links.append(("/map", N_("Map")))
         links.append(("/org/units", N_("Units")))
