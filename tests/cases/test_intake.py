@@ -28,6 +28,8 @@ from tests.factories.cases import (
     photo,
     report_body,
 )
+from tests.factories.gazetteer import create_gazetteer, xingsheng_xy
+from tests.factories.geo import lonlat
 from tests.factories.org import bearer_headers
 from wenming.auth.service import load_actor
 from wenming.cases import intake, service
@@ -367,3 +369,30 @@ async def test_a_burst_of_reports_with_photos_does_not_starve_the_writer(
         )
     assert [a.status_code for a in answers] == [201] * 20
     assert (await stored(stage))["case_record"] == 20
+
+
+async def test_a_report_with_coordinates_only_gets_the_nearest_address(
+    client: httpx.AsyncClient, session: AsyncSession, world: World, settings: Settings
+) -> None:
+    """Reverse geocoding names the place of a report that came without an address, through the
+    API (from the gazetteer snapshot) and through the service (from the database) alike."""
+    await create_gazetteer(session, world.tree)
+    x, y = xingsheng_xy(12)
+    lon, lat = lonlat(x, y)
+    body = {
+        "category_kind": "event",
+        "category_code": "0102",
+        "description": "垃圾",
+        "lon": lon,
+        "lat": lat,
+    }
+    by_api = await client.post(URL, json=body)
+    assert by_api.status_code == 201, by_api.text
+    assert by_api.json()["case"]["address"] == "兴盛路 12 号"
+    given = await client.post(URL, json={**body, "address": "兴盛路北侧绿化带"})
+    assert given.json()["case"]["address"] == "兴盛路北侧绿化带"
+    actor = await world.actor(session, world.people.citizen)
+    outcome = await service.report(
+        session, actor, report_body(at=(lon, lat)), now=NOW, settings=settings
+    )
+    assert outcome.case.address == "兴盛路 12 号"

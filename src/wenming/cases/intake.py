@@ -42,6 +42,8 @@ from wenming.core.deps import SessionOpener
 from wenming.core.errors import Conflict, WenmingError
 from wenming.core.recent import Recent
 from wenming.geo.crs import Crs
+from wenming.geo.gazetteer.reverse import GazetteerIndex
+from wenming.geo.gazetteer.reverse import read_index as read_gazetteer
 from wenming.geo.lookup import Location, locate_in
 from wenming.geo.lookup_api import recent_grids
 from wenming.org.scope import Actor
@@ -228,6 +230,7 @@ class IntakeState:
 
         self.rulebook: Recent[Rulebook] = Recent(read_rulebook)
         self.directory: Recent[Directory] = Recent(read_directory)
+        self.gazetteer: Recent[GazetteerIndex] = Recent(read_gazetteer)
         self.writer = GroupWriter()
 
 
@@ -281,8 +284,13 @@ async def report(
         open_read, now, timedelta(milliseconds=settings.geo_lookup_max_staleness_ms)
     )
 
+    gazetteer = await state.gazetteer.get(open_read, now, bound)
+
     async def locator(lon: float, lat: float, crs: Crs) -> Location:
         return locate_in(grids, lon, lat, crs)
+
+    async def find_address(lon: float, lat: float) -> str | None:
+        return gazetteer.nearest(lon, lat).label
 
     staff = actor.is_authenticated
     reads = staff or body.component_code is not None or bool(body.attachments)
@@ -302,6 +310,7 @@ async def report(
                 body,
                 now=now,
                 idempotency_key=idempotency_key,
+                find_address=find_address,
             )
         except WenmingError as error:
             if idempotency_key is None:

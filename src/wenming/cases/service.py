@@ -49,6 +49,7 @@ from wenming.cases.workflow import (
 from wenming.core.config import Settings
 from wenming.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from wenming.geo.crs import Crs
+from wenming.geo.gazetteer.reverse import reverse_label
 from wenming.geo.lookup import Location, OutsideGrids, locate
 from wenming.geo.models import Component
 from wenming.org.models import AdminUnit, Department
@@ -176,6 +177,8 @@ class Place:
 
 
 Locator = Callable[[float, float, Crs], Awaitable[Location]]
+# A readable address near a WGS-84 point ("兴盛路 12 号附近"), or None when nothing is near.
+AddressFinder = Callable[[float, float], Awaitable[str | None]]
 
 
 async def _place(
@@ -388,6 +391,7 @@ async def prepare(
     *,
     now: datetime,
     idempotency_key: str | None = None,
+    find_address: AddressFinder | None = None,
 ) -> Draft:
     """Check, place and route a report without writing anything.
 
@@ -410,6 +414,10 @@ async def prepare(
                 f"There is no component {body.component_code}.", field="component_code"
             )
     place = await _place(org, locator, actor, body, component)
+    address: str | None = body.address
+    if not address and find_address is not None and place.lon is not None and place.lat is not None:
+        # Reported with coordinates only: the nearest door plate, road or place of the gazetteer.
+        address = await find_address(place.lon, place.lat)
     photos: list[Attachment] = []
     if body.attachments:
         if session is None:
@@ -425,7 +433,7 @@ async def prepare(
         description=body.description,
         lon=place.lon,
         lat=place.lat,
-        address=body.address or place.label,
+        address=address or place.label,
         grid_id=place.grid_id,
         unit_id=place.unit_id,
         street_id=place.street_id,
@@ -493,6 +501,9 @@ async def report(
     async def locator(lon: float, lat: float, crs: Crs) -> Location:
         return await locate(session, lon, lat, crs)
 
+    async def find_address(lon: float, lat: float) -> str | None:
+        return await reverse_label(session, lon, lat)
+
     draft = await prepare(
         session,
         SessionLookups(session),
@@ -502,6 +513,7 @@ async def report(
         body,
         now=now,
         idempotency_key=idempotency_key,
+        find_address=find_address,
     )
     if draft.idempotency is None:
         await _store(session, draft)

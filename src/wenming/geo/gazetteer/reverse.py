@@ -323,3 +323,10 @@ async def reverse_label(
     if found.label is not None or grid_id is None:
         return found.label
     return (await reverse(session, lon, lat, crs)).label
+
+
+async def read_index(session: AsyncSession) -> GazetteerIndex:
+    """The current gazetteer index (from the process's cache, rebuilt only when the layers'
+    stamp moved), for callers that keep it for a bounded time (case intake)."""
+    stamp, _grid_stamp = await read_stamps(session)
+    return await cache_for(session).for_stamp(session, stamp)
