@@ -14,54 +14,34 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import BACKENDS, NOW, TEST_SECRET
-from tests.core.scratch import scratch_database
-from tests.factories.cases import World, case_in, create_world, report_body
+from tests.cases.committed import Committed, committed_world
+from tests.conftest import BACKENDS, NOW
+from tests.factories.cases import case_in, report_body
 from wenming.auth.service import load_actor
 from wenming.cases import service
 from wenming.cases.models import Case, CaseEvent
-from wenming.cases.reference import sync_reference_data
 from wenming.cases.schemas import ActionIn
 from wenming.cases.sweep import sweep
 from wenming.cases.workflow import Action, State
-from wenming.core.config import Environment, Settings
-from wenming.core.db import Database
 from wenming.core.errors import Conflict
-from wenming.core.migrate import upgrade
 
 
 @dataclass
-class Stage:
+class Stage(Committed):
     """A committed world with one dispatched case, and a real connection pool."""
 
-    db: Database
-    settings: Settings
-    world: World
     code: str
 
 
 @pytest.fixture(params=BACKENDS)
 async def stage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stage]:
-    with scratch_database(request.param, "cases_race", tmp_path) as url:
-        upgrade(url)
-        settings = Settings(
-            env=Environment.TEST,
-            secret_key=TEST_SECRET,
-            database_url=url,
-            db_pool_size=8,
-            data_dir=tmp_path / "data",
-        )
-        db = Database(settings)
-        try:
-            async with db.session(write=True) as session:
-                await sync_reference_data(session, NOW)
-            async with db.session(write=True) as session:
-                world = await create_world(session)
-                case = await case_in(session, world, State.DISPATCHED, settings=settings)
-                code = case.code
-            yield Stage(db, settings, world, code)
-        finally:
-            await db.dispose()
+    async with committed_world(request.param, "cases_race", tmp_path) as committed:
+        async with committed.db.session(write=True) as session:
+            case = await case_in(
+                session, committed.world, State.DISPATCHED, settings=committed.settings
+            )
+            code = case.code
+        yield Stage(committed.db, committed.settings, committed.world, code)
 
 
 async def test_two_sweeps_at_once_escalate_once(stage: Stage) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import BACKENDS, NOW, TEST_SECRET
-from tests.core.scratch import scratch_database
+from tests.cases.committed import Committed, committed_world
+from tests.conftest import BACKENDS, NOW
 from tests.factories.cases import (
     GRID_C1A,
     IN_C1A,
@@ -35,13 +34,10 @@ from wenming.auth.service import load_actor
 from wenming.cases import intake, service
 from wenming.cases.directory import read_directory
 from wenming.cases.models import Case, CaseDeadline, CaseEvent, Category, IdempotencyKey
-from wenming.cases.reference import sync_reference_data
 from wenming.cases.rulebook import rulebook
 from wenming.cases.schemas import CaseCreate
 from wenming.core.clock import FrozenClock
-from wenming.core.config import Environment, Settings
-from wenming.core.db import Database
-from wenming.core.migrate import upgrade
+from wenming.core.config import Settings
 from wenming.core.recent import Recent
 from wenming.geo.lookup import locate
 from wenming.geo.models import Component, Grid
@@ -188,35 +184,13 @@ async def count_units(session: AsyncSession) -> int:
 # --- group commit with real commits ---------------------------------------------------------------
 
 
-@dataclass
-class Stage:
-    """A committed world and a real connection pool."""
-
-    db: Database
-    settings: Settings
-    world: World
+Stage = Committed
 
 
 @pytest.fixture(params=BACKENDS)
 async def stage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stage]:
-    with scratch_database(request.param, "cases_intake", tmp_path) as url:
-        upgrade(url)
-        settings = Settings(
-            env=Environment.TEST,
-            secret_key=TEST_SECRET,
-            database_url=url,
-            db_pool_size=8,
-            data_dir=tmp_path / "data",
-        )
-        db = Database(settings)
-        try:
-            async with db.session(write=True) as session:
-                await sync_reference_data(session, NOW)
-            async with db.session(write=True) as session:
-                world = await create_world(session)
-            yield Stage(db, settings, world)
-        finally:
-            await db.dispose()
+    async with committed_world(request.param, "cases_intake", tmp_path) as committed:
+        yield committed
 
 
 @pytest.fixture
