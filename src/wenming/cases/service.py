@@ -49,7 +49,7 @@ from wenming.cases.workflow import (
 from wenming.core.config import Settings
 from wenming.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from wenming.geo.crs import Crs
-from wenming.geo.gazetteer.reverse import reverse_label
+from wenming.geo.gazetteer.reverse import read_index as read_gazetteer
 from wenming.geo.lookup import Location, OutsideGrids, locate
 from wenming.geo.models import Component
 from wenming.org.models import AdminUnit, Department
@@ -502,7 +502,7 @@ async def report(
         return await locate(session, lon, lat, crs)
 
     async def find_address(lon: float, lat: float) -> str | None:
-        return await reverse_label(session, lon, lat)
+        return (await read_gazetteer(session)).nearest(lon, lat).label
 
     draft = await prepare(
         session,
