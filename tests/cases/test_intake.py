@@ -21,6 +21,7 @@ from tests.conftest import BACKENDS, NOW
 from tests.factories.cases import (
     GRID_C1A,
     IN_C1A,
+    IN_S2,
     STREET_LIGHT,
     World,
     create_world,
@@ -29,20 +30,23 @@ from tests.factories.cases import (
 )
 from tests.factories.gazetteer import create_gazetteer, xingsheng_xy
 from tests.factories.geo import lonlat
-from tests.factories.org import bearer_headers
+from tests.factories.org import bearer_headers, create_user
 from wenming.auth.service import load_actor
 from wenming.cases import intake, service
 from wenming.cases.directory import read_directory
 from wenming.cases.models import Case, CaseDeadline, CaseEvent, Category, IdempotencyKey
 from wenming.cases.rulebook import rulebook
 from wenming.cases.schemas import CaseCreate
+from wenming.cases.vocab import Source
 from wenming.core.clock import FrozenClock
 from wenming.core.config import Settings
 from wenming.core.recent import Recent
 from wenming.geo.lookup import locate
 from wenming.geo.models import Component, Grid
 from wenming.main import create_app
+from wenming.org.roles import Role
 from wenming.org.scope import Actor
+from wenming.org.service import assign_role
 
 URL = "/api/v1/cases"
 
@@ -370,3 +374,42 @@ async def test_a_report_with_coordinates_only_gets_the_nearest_address(
         session, actor, report_body(at=(lon, lat)), now=NOW, settings=settings
     )
     assert outcome.case.address == "兴盛路 12 号"
+
+
+async def test_a_grid_worker_who_may_file_files_their_field_report_at_once(
+    client: httpx.AsyncClient, session: AsyncSession, world: World, settings: Settings
+) -> None:
+    """Source grid_worker is filed directly when the reporter's roles allow filing for that
+    place (an intake grant over it); other grid workers' reports wait for the command centre."""
+    both = await create_user(session, "worker_intake", Role.GRID_WORKER, unit=world.tree.community)
+    await assign_role(session, both, Role.INTAKE, now=NOW, unit=world.tree.street)
+    await session.flush()
+    body = {
+        "category_kind": "event",
+        "category_code": "0102",
+        "description": "路边垃圾",
+        "source": "grid_worker",
+        "lon": IN_C1A[0],
+        "lat": IN_C1A[1],
+    }
+    filed = await client.post(URL, json=body, headers=await bearer_headers(session, both))
+    assert filed.status_code == 201, filed.text
+    case = filed.json()["case"]
+    assert case["state"] == "filed"
+    assert [(e["action"], e["to_state"]) for e in case["events"]] == [("report", "filed")]
+    plain = await client.post(
+        URL, json=body, headers=await bearer_headers(session, world.people.grid_worker)
+    )
+    assert plain.json()["case"]["state"] == "reported"
+    elsewhere = await client.post(
+        URL,
+        json={**body, "lon": IN_S2[0], "lat": IN_S2[1]},
+        headers=await bearer_headers(session, both),
+    )
+    # Outside the street of the intake grant: reported as usual.
+    assert elsewhere.json()["case"]["state"] == "reported"
+    actor = await world.actor(session, both)
+    outcome = await service.report(
+        session, actor, report_body(source=Source.GRID_WORKER), now=NOW, settings=settings
+    )
+    assert outcome.case.state == "filed"

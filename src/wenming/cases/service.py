@@ -367,6 +367,15 @@ async def _append(
     return event
 
 
+async def _files_at(org: OrgLookups, actor: Actor, unit_id: int) -> bool:
+    """Whether the actor holds the intake role over a place, and so may file its cases."""
+    units = [g.unit_id for g in actor.grants if g.role is Role.INTAKE and g.unit_id is not None]
+    if not units:
+        return False
+    territory = await org.depths(unit_id)
+    return any(unit in territory for unit in units)
+
+
 @dataclass
 class Draft:
     """A report checked, placed and routed, not yet written: the case, its first clock and its
@@ -426,6 +435,14 @@ async def prepare(
             raise InvalidInput("The same photo is listed twice.", field="attachments")
         photos = list(await attachments_by_keys(session, body.attachments))
     initial = verification.initial_state(book.verify_rules, body.source, category.id, place.grid_id)
+    if (
+        initial is State.REPORTED
+        and body.source is Source.GRID_WORKER
+        and await _files_at(org, actor, place.unit_id)
+    ):
+        # A grid worker who may also file cases for this place (an intake grant over it) files
+        # their own field report at once instead of waiting for the command centre.
+        initial = State.FILED
     case = Case(
         code=new_code(),
         source=body.source.value,
