@@ -49,6 +49,23 @@ async def test_app_pages_are_open_to_everyone_under_the_strict_policy(
     assert not re.search(r"https?://", re.sub(r'xmlns="[^"]*"', "", html))
 
 
+@pytest.mark.parametrize(
+    ("path", "map_id"), [("/m/report", "report-map"), ("/m/map", "public-map")]
+)
+async def test_every_app_map_opens_on_the_service_area(
+    client: httpx.AsyncClient, world: World, path: str, map_id: str
+) -> None:
+    """Without an extent a map opens on the whole country and the district's pins collapse
+    into one pixel."""
+    html = (await client.get(path, headers=HTML)).text
+    element = re.search(rf'<div[^>]*data-testid="{map_id}"[^>]*>', html, re.S)
+    assert element is not None
+    extent = re.search(r'data-extent="([^"]*)"', element.group(0))
+    assert extent is not None
+    (south, west), (north, east) = json.loads(extent.group(1).replace("&#34;", '"'))
+    assert 40.8 < south < north < 41.3 and 121.8 < west < east < 122.4
+
+
 async def test_the_report_page_groups_public_categories_by_campaign_area(
     client: httpx.AsyncClient, world: World
 ) -> None:
