@@ -33,7 +33,9 @@ COUNTS = (
     "The database holds 57 units, 8 departments and 17 people.\n"
     "Geography (synthetic 示例): 16 streets/towns, 38 communities/villages, 721 grids, "
     "206 inspection points, 1000 components.\n"
-    "Cases (synthetic 示例): 40 cases, 27 open, 7 overdue."
+    "Cases (synthetic 示例): 40 cases, 27 open, 7 overdue.\n"
+    "Evaluation (synthetic 示例): the example index, 6 participants of 其他城区类 scored in 2 "
+    "rounds of 2026; see /evaluation."
 )
 NOT_SERVING = "Not serving (--no-serve). Start it with `wenming demo` or `wenming serve`."
 TREE_CSV = (
@@ -80,7 +82,7 @@ def test_reset_deletes_the_demo_database_and_seeds_again(demo_cli: Cli) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == f"Deleted the demo database {database}."
-    assert lines[5:9] == ["Seeded the demo district 大洼区 (211104).", *COUNTS.splitlines()]
+    assert lines[5:10] == ["Seeded the demo district 大洼区 (211104).", *COUNTS.splitlines()]
     assert demo_cli.count("app_user") == 17
     assert demo_cli.scalar("SELECT count(*) FROM app_user WHERE username = 'extra'") == 0
 

@@ -20,6 +20,11 @@ from wenming.core.clock import SystemClock
 from wenming.core.config import Environment, Settings
 from wenming.core.db import is_sqlite
 from wenming.demo.case_seed import CaseSeedSummary, seed_demo_cases
+from wenming.demo.evaluation_seed import (
+    DEMO_YEAR,
+    EvaluationSeedSummary,
+    seed_demo_evaluation,
+)
 from wenming.demo.geo_seed import GeoSeedSummary, seed_demo_geography
 from wenming.demo.seed import SEEDED_MARKER, DemoLogin, is_seeded, seed_demo
 from wenming.org.models import AdminUnit, Department, User
@@ -39,6 +44,7 @@ class SeedOutcome:
     people: int
     geography: GeoSeedSummary
     cases: CaseSeedSummary
+    evaluation: EvaluationSeedSummary
 
 
 async def seed(session: AsyncSession, settings: Settings) -> SeedOutcome:
@@ -48,6 +54,7 @@ async def seed(session: AsyncSession, settings: Settings) -> SeedOutcome:
     logins = await seed_demo(session, now)
     geography = await seed_demo_geography(session, now)
     cases = await seed_demo_cases(session, now, settings)
+    evaluation = await seed_demo_evaluation(session, now)
 
     async def count(model: type[AdminUnit] | type[Department] | type[User]) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
@@ -60,6 +67,7 @@ async def seed(session: AsyncSession, settings: Settings) -> SeedOutcome:
         people=await count(User),
         geography=geography,
         cases=cases,
+        evaluation=evaluation,
     )
 
 
@@ -186,6 +194,10 @@ def demo(
     typer.echo(
         f"Cases (synthetic 示例): {outcome.cases.cases} cases, {outcome.cases.open} open, "
         f"{outcome.cases.overdue} overdue."
+    )
+    typer.echo(
+        f"Evaluation (synthetic 示例): the example index, {outcome.evaluation.participants} "
+        f"participants of 其他城区类 scored in 2 rounds of {DEMO_YEAR}; see /evaluation."
     )
     typer.echo(
         "Real: the codes of 辽宁省 > 盘锦市 > 大洼区 and its 16 townships (2022 statistical "
