@@ -19,12 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from wenming.cases.reference import sync_reference_data
 from wenming.core.clock import FrozenClock
 from wenming.core.config import Environment, Settings
-from wenming.core.db import Database, create_engine_for, sync_url
+from wenming.core.db import (
+    Database,
+    WriteRunner,
+    create_engine_for,
+    session_runner,
+    sync_url,
+)
 from wenming.core.deps import (
     SessionOpener,
     get_read_session_opener,
     get_session,
     get_session_opener,
+    get_write_runner,
 )
 from wenming.core.migrate import upgrade
 from wenming.core.security import use_cheapest_password_hashing
@@ -165,6 +172,11 @@ def app(settings: Settings, session: AsyncSession, clock: FrozenClock) -> Iterat
     application.dependency_overrides[get_session] = _test_session
     application.dependency_overrides[get_session_opener] = _test_opener
     application.dependency_overrides[get_read_session_opener] = _test_opener
+
+    async def _test_runner() -> WriteRunner:
+        return session_runner(_open_test_session)
+
+    application.dependency_overrides[get_write_runner] = _test_runner
     yield application
     application.dependency_overrides.clear()
 

@@ -246,7 +246,7 @@ async def test_reports_arriving_together_are_written_in_one_transaction(stage: S
         stage, [(report_body(description=f"垃圾 {n}"), f"group-{n}") for n in range(12)]
     )
     writer = intake.GroupWriter()
-    written = await asyncio.gather(*(writer.write(d, stage.db.session) for d in group))
+    written = await asyncio.gather(*(writer.write(d, stage.db.run_write) for d in group))
     assert writer.groups == 1
     assert all(w is not None for w in written)
     assert await stored(stage) == {
@@ -279,7 +279,7 @@ async def test_a_repeated_key_inside_a_group_is_found_and_the_rest_are_written(
         ],
     )
     writer = intake.GroupWriter()
-    written = await asyncio.gather(*(writer.write(d, stage.db.session) for d in group))
+    written = await asyncio.gather(*(writer.write(d, stage.db.run_write) for d in group))
     assert [w is None for w in written] == [False, False, True, False]
     assert await stored(stage) == {
         "case_record": 3,
@@ -294,7 +294,7 @@ async def test_groups_are_capped_and_the_rest_wait_for_the_next_transaction(
 ) -> None:
     group = await drafts(stage, [(report_body(description=f"{n}"), None) for n in range(5)])
     writer = intake.GroupWriter(max_group=2)
-    written = await asyncio.gather(*(writer.write(d, stage.db.session) for d in group))
+    written = await asyncio.gather(*(writer.write(d, stage.db.run_write) for d in group))
     assert writer.groups == 3
     assert len({w.case_id for w in written if w is not None}) == 5
     assert (await stored(stage))["case_record"] == 5
@@ -308,7 +308,7 @@ async def test_one_report_the_database_refuses_fails_alone_not_its_group(
     group[2].case.description = "坏\x00的描述"
     writer = intake.GroupWriter()
     outcomes = await asyncio.gather(
-        *(writer.write(d, stage.db.session) for d in group), return_exceptions=True
+        *(writer.write(d, stage.db.run_write) for d in group), return_exceptions=True
     )
     if backend_of_stage == "postgresql":
         assert [isinstance(o, DataError) for o in outcomes] == [False, False, True, False]

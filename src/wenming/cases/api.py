@@ -40,7 +40,7 @@ from wenming.core.deps import (
     AppSettings,
     DbSession,
     OpenReadSession,
-    OpenSession,
+    RunWrite,
 )
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -81,7 +81,7 @@ async def report_case(
     response: Response,
     actor: ActorOutsideUnitOfWork,
     open_read: OpenReadSession,
-    open_write: OpenSession,
+    run_write: RunWrite,
     clock: AppClock,
     settings: AppSettings,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -99,7 +99,7 @@ async def report_case(
         settings=settings,
         idempotency_key=idempotency_key,
         open_read=open_read,
-        open_write=open_write,
+        run_write=run_write,
     )
     if not outcome.created:
         response.status_code = status.HTTP_200_OK

@@ -22,10 +22,11 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Table, insert, inspect
+from sqlalchemy import Connection, Table, insert, inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +39,7 @@ from wenming.cases.schemas import CaseCreate, CaseCreated, CaseSummary, PlaceOut
 from wenming.cases.vocab import Purpose
 from wenming.cases.workflow import Capacity
 from wenming.core.config import Settings
+from wenming.core.db import WriteRunner
 from wenming.core.deps import SessionOpener
 from wenming.core.errors import Conflict, WenmingError
 from wenming.core.recent import Recent
@@ -87,29 +89,30 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
-async def _insert_returning(
-    session: AsyncSession, model: type[Any], rows: list[dict[str, Any]], key: str
+def _insert_returning(
+    connection: Connection, model: type[Any], rows: list[dict[str, Any]], key: str
 ) -> dict[Any, int]:
     """Insert rows in one multi-row statement; the new ids by each row's value of ``key`` (a
     unique column). Asking the database for the rows' order instead would make SQLite's driver
     send one statement per row."""
     table = _table(model)
-    result = await session.execute(insert(table).returning(table.c.id, table.c[key]), rows)
+    result = connection.execute(insert(table).returning(table.c.id, table.c[key]), rows)
     return {row_key: int(row_id) for row_id, row_key in result.all()}
 
 
-async def write_group(session: AsyncSession, drafts: Sequence[service.Draft]) -> list[Written]:
-    """Insert the drafts' cases, clocks, events, photo links and keys: one statement per table."""
-    case_ids = await _insert_returning(session, Case, [_row(d.case) for d in drafts], "code")
+def write_group(connection: Connection, drafts: Sequence[service.Draft]) -> list[Written]:
+    """Insert the drafts' cases, clocks, events, photo links and keys: one statement per table.
+
+    Synchronous on purpose: the whole transaction runs in one hop (``WriteRunner``), not one
+    event-loop turn per statement."""
+    case_ids = _insert_returning(connection, Case, [_row(d.case) for d in drafts], "code")
     for draft in drafts:
         case_id = case_ids[draft.case.code]
         draft.case.id = case_id
         draft.clock.case_id = case_id
         draft.event.case_id = case_id
-    await session.execute(insert(_table(CaseDeadline)), [_row(d.clock) for d in drafts])
-    event_ids = await _insert_returning(
-        session, CaseEvent, [_row(d.event) for d in drafts], "case_id"
-    )
+    connection.execute(insert(_table(CaseDeadline)), [_row(d.clock) for d in drafts])
+    event_ids = _insert_returning(connection, CaseEvent, [_row(d.event) for d in drafts], "case_id")
     photos: list[dict[str, Any]] = []
     keys: list[dict[str, Any]] = []
     written: list[Written] = []
@@ -134,9 +137,9 @@ async def write_group(session: AsyncSession, drafts: Sequence[service.Draft]) ->
             draft.idempotency.case_id = case_id
             keys.append(_row(draft.idempotency))
     if photos:
-        await session.execute(insert(_table(CaseAttachment)), photos)
+        connection.execute(insert(_table(CaseAttachment)), photos)
     if keys:
-        await session.execute(insert(_table(IdempotencyKey)), keys)
+        connection.execute(insert(_table(IdempotencyKey)), keys)
     return written
 
 
@@ -150,7 +153,7 @@ class GroupWriter:
         self._task: asyncio.Task[None] | None = None
         self.groups = 0
 
-    async def write(self, draft: service.Draft, open_write: SessionOpener) -> Written | None:
+    async def write(self, draft: service.Draft, run_write: WriteRunner) -> Written | None:
         """Write a draft, committed before this returns; ``None`` when its idempotency key was
         already taken (the caller answers with the earlier case)."""
         loop = asyncio.get_running_loop()
@@ -158,22 +161,22 @@ class GroupWriter:
         self._queue.append((draft, future))
         task = self._task
         if task is None or task.done() or task.get_loop() is not loop:
-            self._task = loop.create_task(self._drain(open_write))
+            self._task = loop.create_task(self._drain(run_write))
         return await future
 
-    async def _drain(self, open_write: SessionOpener) -> None:
+    async def _drain(self, run_write: WriteRunner) -> None:
         try:
             while self._queue:
                 group = self._queue[: self.max_group]
                 del self._queue[: self.max_group]
                 self.groups += 1
+                drafts = [draft for draft, _ in group]
                 try:
-                    async with open_write() as session:
-                        written = await write_group(session, [draft for draft, _ in group])
+                    written = await run_write(partial(write_group, drafts=drafts))
                 except Exception:
                     # One report may be the cause (a repeated key, a value the database refuses):
                     # written alone, each report gets its own outcome.
-                    await self._one_by_one(group, open_write)
+                    await self._one_by_one(group, run_write)
                     continue
                 for (_draft, future), outcome in zip(group, written, strict=True):
                     if not future.done():
@@ -187,15 +190,14 @@ class GroupWriter:
     async def _one_by_one(
         self,
         group: list[tuple[service.Draft, asyncio.Future[Written | None]]],
-        open_write: SessionOpener,
+        run_write: WriteRunner,
     ) -> None:
         """Write a group that failed report by report: a report whose key was taken meanwhile
         is answered None; any other error goes to its own report only."""
         for position, (draft, future) in enumerate(group):
             outcome: Written | None
             try:
-                async with open_write() as session:
-                    outcome = (await write_group(session, [draft]))[0]
+                outcome = (await run_write(partial(write_group, drafts=[draft])))[0]
             except IntegrityError as error:
                 if draft.idempotency is None:
                     _settle([(draft, future)], error=error)
@@ -273,7 +275,7 @@ async def report(
     settings: Settings,
     idempotency_key: str | None,
     open_read: SessionOpener,
-    open_write: SessionOpener,
+    run_write: WriteRunner,
 ) -> Intake:
     """File a report (as ``service.report`` does), committed before this returns."""
     state = intake_state(request)
@@ -332,7 +334,7 @@ async def report(
         if earlier is None:
             raise refused
         return earlier
-    written = await state.writer.write(draft, open_write)
+    written = await state.writer.write(draft, run_write)
     if written is None:
         earlier = (
             await _repeat(open_read, actor, body, idempotency_key, now, settings)

@@ -8,11 +8,11 @@ docs/performance.md for the measurement behind this choice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -133,6 +133,30 @@ async def _pragma(connection: AsyncConnection, name: str, value: int | str | Non
     return int(row[0]) if row else 0
 
 
+T = TypeVar("T")
+
+
+class WriteRunner(Protocol):
+    """Runs ``work(connection)`` in a write transaction and commits it (rolls back on error)."""
+
+    def __call__(self, work: Callable[[Connection], T]) -> Awaitable[T]:
+        """The work's result, once committed."""
+        ...
+
+
+def session_runner(
+    open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+) -> WriteRunner:
+    """A ``WriteRunner`` over an opener of asynchronous units of work (tests bind it to their
+    transaction): the work runs on the session's connection, statement by statement."""
+
+    async def run(work: Callable[[Connection], T]) -> T:
+        async with open_session() as session:
+            return await session.run_sync(lambda sync: work(sync.connection()))
+
+    return run
+
+
 class Database:
     """One engine with its two session factories: read (deferred) and write (immediate)."""
 
@@ -149,6 +173,12 @@ class Database:
         # letting each take a pooled connection and spin in SQLite's busy handler while the
         # holder waits for its turn on the event loop, keeps the write lock's hold time short.
         self._sqlite_writers = asyncio.Lock() if self.backend == "sqlite" else None
+        # Synchronous twin for run_write: a whole transaction in one thread hop.
+        self.sync_engine = create_engine(
+            sync_url(self.url), pool_size=2, max_overflow=2, pool_pre_ping=not is_sqlite(self.url)
+        )
+        if self.backend == "sqlite":
+            configure_sqlite(self.sync_engine)
 
     @property
     def backend(self) -> str:
@@ -217,6 +247,22 @@ class Database:
                 if not restored:
                     await plain.invalidate()
 
+    def _write_now(self, work: Callable[[Connection], T]) -> T:
+        with self.sync_engine.connect() as connection:
+            connection = connection.execution_options(**{WRITE_OPTION: True})
+            with connection.begin():
+                return work(connection)
+
+    async def run_write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a write transaction on a synchronous connection in a worker thread,
+        committed before this returns: one hop for the whole transaction, so a busy event loop
+        does not delay each statement. SQLite's writers in this process still queue here."""
+        if self._sqlite_writers is None:
+            return await asyncio.to_thread(self._write_now, work)
+        async with self._sqlite_writers:
+            return await asyncio.to_thread(self._write_now, work)
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        self.sync_engine.dispose()
