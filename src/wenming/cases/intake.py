@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -244,15 +244,6 @@ def intake_state(request: Request) -> IntakeState:
     return state
 
 
-@contextlib.asynccontextmanager
-async def _maybe(open_read: SessionOpener, needed: bool) -> AsyncIterator[AsyncSession | None]:
-    if not needed:
-        yield None
-        return
-    async with open_read() as session:
-        yield session
-
-
 def _names(directory: Directory, case: Case) -> views.Names:
     names = views.Names()
     for unit_id in (case.unit_id, case.street_id, case.suggested_unit_id):
@@ -286,13 +277,11 @@ async def report(
         open_read, now, timedelta(milliseconds=settings.geo_lookup_max_staleness_ms)
     )
 
-    gazetteer = await state.gazetteer.get(open_read, now, bound)
-
     async def locator(lon: float, lat: float, crs: Crs) -> Location:
         return locate_in(grids, lon, lat, crs)
 
     async def find_address(lon: float, lat: float) -> str | None:
-        return gazetteer.nearest(lon, lat).label
+        return (await state.gazetteer.get(open_read, now, bound)).nearest(lon, lat).label
 
     staff = actor.is_authenticated
     reads = staff or body.component_code is not None or bool(body.attachments)
@@ -301,7 +290,8 @@ async def report(
     summaries: list[CaseSummary] = []
     # Every read happens here, and its session is closed before the write waits for a
     # connection of its own: a burst of reports must not hold the pool while they queue.
-    async with _maybe(open_read, reads) as session:
+    reading = open_read() if reads else contextlib.nullcontext(None)
+    async with reading as session:
         try:
             draft = await service.prepare(
                 session,

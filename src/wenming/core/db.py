@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import cached_property
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -173,12 +174,6 @@ class Database:
         # letting each take a pooled connection and spin in SQLite's busy handler while the
         # holder waits for its turn on the event loop, keeps the write lock's hold time short.
         self._sqlite_writers = asyncio.Lock() if self.backend == "sqlite" else None
-        # Synchronous twin for run_write: a whole transaction in one thread hop.
-        self.sync_engine = create_engine(
-            sync_url(self.url), pool_size=2, max_overflow=2, pool_pre_ping=not is_sqlite(self.url)
-        )
-        if self.backend == "sqlite":
-            configure_sqlite(self.sync_engine)
 
     @property
     def backend(self) -> str:
@@ -247,6 +242,17 @@ class Database:
                 if not restored:
                     await plain.invalidate()
 
+    @cached_property
+    def sync_engine(self) -> Engine:
+        """The synchronous twin of the engine, for run_write (made on first use: the CLI, the
+        sweep and migrations never need it)."""
+        engine = create_engine(
+            sync_url(self.url), pool_size=2, max_overflow=2, pool_pre_ping=not is_sqlite(self.url)
+        )
+        if self.backend == "sqlite":
+            configure_sqlite(engine)
+        return engine
+
     def _write_now(self, work: Callable[[Connection], T]) -> T:
         with self.sync_engine.connect() as connection:
             connection = connection.execution_options(**{WRITE_OPTION: True})
@@ -265,4 +271,5 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
-        self.sync_engine.dispose()
+        if "sync_engine" in self.__dict__:
+            self.sync_engine.dispose()

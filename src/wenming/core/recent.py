@@ -53,10 +53,6 @@ class Recent(Generic[T]):
             return None  # never read, too old, or the clock went back since
         return stamped.value
 
-    def forget(self) -> None:
-        """Drop the value (this process changed what it was read from)."""
-        self._stamped = None
-
     async def get(self, open_session: SessionOpener, now: datetime, max_staleness: timedelta) -> T:
         """A value no older than ``max_staleness``, re-read through a new session if needed."""
         value = self.fresh(now, max_staleness)

@@ -701,7 +701,7 @@ async def create_case(
         return await _report_form(
             request, session, actor, settings, values=values, errors=errors, status_code=422
         )
-    key = values["form_key"] if _valid_form_key(values["form_key"]) else None
+    key = values["form_key"] if valid_form_key(values["form_key"]) else None
     now = clock.now()
     try:
         async with session.begin_nested():
@@ -729,7 +729,7 @@ async def create_case(
     return RedirectResponse(f"/cases/{outcome.case.code}?done=report", status_code=303)
 
 
-def _valid_form_key(value: str) -> bool:
+def valid_form_key(value: str) -> bool:
     """Whether a posted form key looks like one this page handed out."""
     return 16 <= len(value) <= 64 and all(ch.isalnum() or ch in "-_" for ch in value)
 

@@ -39,6 +39,7 @@ from wenming.web.cases import (
     STATE_LABELS,
     URGENCY_LABELS,
     category_groups,
+    valid_form_key,
 )
 from wenming.web.deps import PageActor
 from wenming.web.forms import CsrfForm, field
@@ -343,11 +344,6 @@ def _refusal(exc: WenmingError, _: Callable[[str], str]) -> tuple[str, str]:
     return "", exc.detail
 
 
-def _valid_form_key(value: str) -> bool:
-    """Whether a posted form key looks like one this page handed out."""
-    return 16 <= len(value) <= 64 and all(ch.isalnum() or ch in "-_" for ch in value)
-
-
 @router.post("/hotline", response_model=None)
 async def take_call(
     request: Request,
@@ -368,7 +364,7 @@ async def take_call(
         return await _desk(
             request, session, actor, settings, values=values, errors=errors, status_code=422
         )
-    key = values["form_key"] if _valid_form_key(values["form_key"]) else None
+    key = values["form_key"] if valid_form_key(values["form_key"]) else None
     try:
         async with session.begin_nested():
             outcome = await service.report(

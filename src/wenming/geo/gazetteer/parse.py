@@ -301,30 +301,6 @@ def parse_address(text: str) -> ParsedAddress:
     )
 
 
-def strip_known_prefix(name: str, known: tuple[str, ...]) -> str:
-    """``name`` without leading unit names written without their suffix (盘锦大洼兴盛路 →
-    兴盛路), longest first; ``known`` holds such short names."""
-    changed = True
-    while changed:
-        changed = False
-        for prefix in known:
-            if len(name) > len(prefix) + 1 and name.startswith(prefix):
-                name = name[len(prefix) :]
-                changed = True
-                break
-    return name
-
-
-def short_unit_name(name: str) -> str:
-    """A unit's name without its kind word (大洼区 → 大洼, 大洼街道 → 大洼, 兴盛社区 → 兴盛)."""
-    for suffix in ("特别行政区", "自治区", "街道办事处", "街道", "社区", "居委会", "村委会"):
-        if name.endswith(suffix) and len(name) > len(suffix) + 1:
-            return name[: -len(suffix)]
-    if len(name) > 2 and name[-1] in "省市区县旗镇乡村":
-        return name[:-1]
-    return name
-
-
 def plate_label(
     road: str,
     number: int,
