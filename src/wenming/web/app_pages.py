@@ -41,11 +41,10 @@ from wenming.phone.api import public_filter
 from wenming.web.deps import PageActor
 from wenming.web.map import (
     LEAFLET_PREFIX,
-    TileSourceProblem,
     content_security_policy,
     display_crs,
     leaflet_version,
-    tile_source,
+    usable_tile_source,
 )
 from wenming.web.rendering import (
     N_,
@@ -177,10 +176,7 @@ async def _map_context(
     """What a page with a map needs (tiles, drawing system, where to open, Leaflet) and its
     policy header."""
     settings = _settings(request)
-    try:
-        source = tile_source(settings.map_tiles)
-    except TileSourceProblem:
-        source = None
+    source = usable_tile_source(settings)
     crs = display_crs(settings, source)
     context = {
         "tiles": source,

@@ -45,11 +45,10 @@ from wenming.web.deps import PageActor
 from wenming.web.forms import CsrfForm, field
 from wenming.web.map import (
     LEAFLET_PREFIX,
-    TileSourceProblem,
     content_security_policy,
     display_crs,
     leaflet_version,
-    tile_source,
+    usable_tile_source,
 )
 from wenming.web.rendering import N_, render, request_language, translator
 
@@ -971,10 +970,7 @@ def map_context(request: Request, case: CaseOut) -> tuple[dict[str, Any], dict[s
     """What the case map needs (its point in the tile source's system, the tiles) and the page's
     Content-Security-Policy header when tiles come from elsewhere."""
     settings: Settings = request.app.state.settings
-    try:
-        source = tile_source(settings.map_tiles)
-    except TileSourceProblem:
-        source = None
+    source = usable_tile_source(settings)
     if case.lon is None or case.lat is None:
         return {"point": None}, {}
     crs = display_crs(settings, source)

@@ -47,11 +47,10 @@ from wenming.web.map import (
     API_LAYERS_URL,
     CONVERTED_LAYERS_URL,
     LEAFLET_PREFIX,
-    TileSourceProblem,
     content_security_policy,
     display_crs,
     leaflet_version,
-    tile_source,
+    usable_tile_source,
 )
 from wenming.web.rendering import N_, render, request_language, translator
 
@@ -107,10 +106,7 @@ def require_desk(actor: Actor) -> None:
 def _desk_map(request: Request) -> tuple[dict[str, Any], dict[str, str]]:
     """The map's settings for the page's script, and the page's Content-Security-Policy."""
     settings: Settings = request.app.state.settings
-    try:
-        source = tile_source(settings.map_tiles)
-    except TileSourceProblem:
-        source = None
+    source = usable_tile_source(settings)
     crs = display_crs(settings, source)
     config = {
         "crs": crs.value,

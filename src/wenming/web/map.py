@@ -185,6 +185,15 @@ def tile_source(template: str | None) -> TileSource | None:
     return TileSource(value, subdomains or DEFAULT_SUBDOMAINS, _origins(value, subdomains))
 
 
+def usable_tile_source(settings: Settings) -> TileSource | None:
+    """The configured tile source, or None when there is none or it cannot be read (the map page
+    names the problem; every other map just draws without tiles)."""
+    try:
+        return tile_source(settings.map_tiles)
+    except TileSourceProblem:
+        return None
+
+
 def _origins(template: str, subdomains: str) -> tuple[str, ...]:
     """The scheme://host[:port] origins an absolute tile template fetches from."""
     parts = urlsplit(template)
@@ -355,10 +364,7 @@ async def converted_layer(
     shapes); the same features and scope as ``GET /api/v1/geo/layers/{layer}``."""
     require_map_reader(actor)
     settings: Settings = request.app.state.settings
-    try:
-        source = tile_source(settings.map_tiles)
-    except TileSourceProblem:
-        source = None
+    source = usable_tile_source(settings)
     collection = await service.export_layer(session, actor, layer)
     crs = display_crs(settings, source)
     body = converted(collection, crs) if crs is not Crs.WGS84 else collection
