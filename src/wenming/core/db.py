@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import MetaData, create_engine, event
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from wenming.core.config import Settings
+from wenming.core.writegate import WriteGate
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -101,14 +103,23 @@ def configure_sqlite(sync_engine: Any) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+def sqlite_gate(url: str) -> WriteGate | None:
+    """The writers' gate of a SQLite database file (none for PostgreSQL or an in-memory one)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return WriteGate(Path(database).resolve(), SQLITE_BUSY_TIMEOUT_MS / 1000)
+
+
 def create_engine_for(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An asynchronous engine for a canonical database URL."""
     target = async_url(url)
     if is_sqlite(target):
         database = target.database
         if database and database != ":memory:":
-            from pathlib import Path
-
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(target, echo=echo, pool_size=pool_size, max_overflow=0)
         configure_sqlite(engine.sync_engine)
@@ -174,6 +185,8 @@ class Database:
         # letting each take a pooled connection and spin in SQLite's busy handler while the
         # holder waits for its turn on the event loop, keeps the write lock's hold time short.
         self._sqlite_writers = asyncio.Lock() if self.backend == "sqlite" else None
+        # ... and the processes' writers queue at a gate that wakes the next one promptly.
+        self._gate = sqlite_gate(self.url)
 
     @property
     def backend(self) -> str:
@@ -184,7 +197,12 @@ class Database:
     async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
         """The edge's unit of work: commit on success, roll back on any error."""
         if write and self._sqlite_writers is not None:
-            async with self._sqlite_writers, self.write_sessions() as session, session.begin():
+            async with (
+                self._sqlite_writers,
+                self._gated(),
+                self.write_sessions() as session,
+                session.begin(),
+            ):
                 yield session
             return
         factory = self.write_sessions if write else self.read_sessions
@@ -220,7 +238,7 @@ class Database:
 
                 @asynccontextmanager
                 async def unit_of_work() -> AsyncIterator[AsyncSession]:
-                    async with writers:
+                    async with writers, self._gated():
                         await plain.execution_options(**{WRITE_OPTION: True})
                         try:
                             async with (
@@ -265,11 +283,17 @@ class Database:
         does not delay each statement. SQLite's writers in this process still queue here."""
         if self._sqlite_writers is None:
             return await asyncio.to_thread(self._write_now, work)
-        async with self._sqlite_writers:
+        async with self._sqlite_writers, self._gated():
             return await asyncio.to_thread(self._write_now, work)
+
+    def _gated(self) -> AbstractAsyncContextManager[None]:
+        """The cross-process writers' gate of a SQLite file, or nothing."""
+        return self._gate.held() if self._gate is not None else nullcontext()
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
         if "sync_engine" in self.__dict__:
             self.sync_engine.dispose()
+        if self._gate is not None:
+            self._gate.close()
