@@ -23,6 +23,7 @@ MODEL_TABLES = {
     "unit_closure",
     "department",
     "department_closure",
+    "org_version",
     "app_user",
     "role_assignment",
     "auth_session",

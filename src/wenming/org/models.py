@@ -144,3 +144,15 @@ class RoleAssignment(Base):
         CheckConstraint("unit_id IS NULL OR department_id IS NULL", name="one_binding"),
         UniqueConstraint("user_id", "role", "unit_id", "department_id"),
     )
+
+
+class OrgVersion(Base):
+    """One counter bumped whenever a unit or department is added or renamed, so that every
+    process can tell whether its in-memory copy of the tree (case intake's directory, the grid
+    lookup's unit names) is stale without reading the tree again."""
+
+    __tablename__ = "org_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -38,6 +38,7 @@ from wenming.org.roles import (
     Role,
 )
 from wenming.org.scope import GRANTABLE_ROLES, Actor, require_on_department, require_on_unit
+from wenming.org.version import bump_org_version
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,63}")
 _PHONE = re.compile(r"\+?[0-9][0-9 -]{4,30}")
@@ -136,6 +137,7 @@ async def create_unit(
     session.add(unit)
     await session.flush()
     await _link_closure(session, UnitClosure, unit.id, parent.id if parent else None)
+    await bump_org_version(session, now)
     return unit
 
 
@@ -173,6 +175,7 @@ async def create_department(
     session.add(department)
     await session.flush()
     await _link_closure(session, DepartmentClosure, department.id, parent.id if parent else None)
+    await bump_org_version(session, now)
     return department
 
 
@@ -394,6 +397,7 @@ async def rename_unit_as(
     unit.name = clean_name(name)
     unit.updated_at = now
     await session.flush()
+    await bump_org_version(session, now)
     return unit
 
 
@@ -410,4 +414,5 @@ async def rename_department_as(
     department.name = clean_name(name)
     department.updated_at = now
     await session.flush()
+    await bump_org_version(session, now)
     return department
