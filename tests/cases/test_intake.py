@@ -44,9 +44,11 @@ from wenming.core.recent import Recent
 from wenming.geo.lookup import locate
 from wenming.geo.models import Component, Grid
 from wenming.main import create_app
+from wenming.org.codes import UnitKind
 from wenming.org.roles import Role
 from wenming.org.scope import Actor
-from wenming.org.service import assign_role
+from wenming.org.service import assign_role, create_unit
+from wenming.org.version import org_version
 
 URL = "/api/v1/cases"
 
@@ -172,12 +174,71 @@ async def test_a_snapshot_is_read_again_only_when_older_than_its_bound(
     recent: Recent[int] = Recent(count_units)
     bound = timedelta(seconds=1)
     assert await recent.get(opener, clock.now(), bound) > 0
-    await recent.get(opener, clock.now() + timedelta(milliseconds=999), bound)
-    assert recent.reads == 1
+    await recent.get(opener, clock.now() + timedelta(milliseconds=499), bound)
+    assert (recent.reads, recent.ahead()) == (1, None)
     await recent.get(opener, clock.now() + timedelta(seconds=1), bound)
     assert recent.reads == 2
     await recent.get(opener, clock.now() + timedelta(seconds=1), timedelta(0))
     assert recent.reads == 3
+
+
+async def test_past_half_its_bound_a_value_is_read_again_in_the_background(
+    session: AsyncSession, world: World
+) -> None:
+    opened: list[int] = []
+
+    @asynccontextmanager
+    async def opener() -> AsyncIterator[AsyncSession]:
+        opened.append(1)
+        async with session.begin_nested():
+            yield session
+
+    recent: Recent[int] = Recent(count_units)
+    bound = timedelta(seconds=1)
+    units = await recent.get(opener, NOW, bound)
+    halfway = NOW + bound / 2
+    await create_unit(
+        session,
+        code="211104004009",
+        name="新建社区",
+        kind=UnitKind.COMMUNITY,
+        parent=world.tree.street,
+        now=NOW,
+    )
+    # Answered at once from the current value; the re-read runs beside it, once.
+    assert await recent.get(opener, halfway, bound) == units
+    ahead = recent.ahead()
+    assert ahead is not None
+    assert await recent.get(opener, halfway, bound) == units
+    assert recent.ahead() is ahead
+    await ahead
+    assert (recent.reads, recent.read_at, len(opened)) == (2, halfway, 2)
+    assert await recent.get(opener, halfway, bound) == units + 1
+
+
+async def test_a_stamped_value_is_read_again_only_when_its_stamp_moved(
+    session: AsyncSession, world: World
+) -> None:
+    @asynccontextmanager
+    async def opener() -> AsyncIterator[AsyncSession]:
+        async with session.begin_nested():
+            yield session
+
+    recent: Recent[int] = Recent(count_units, org_version)
+    none = timedelta(0)
+    units = await recent.get(opener, NOW, none)
+    assert await recent.get(opener, NOW, none) == units
+    assert (recent.reads, recent.loads) == (2, 1)
+    await create_unit(
+        session,
+        code="211104004009",
+        name="新建社区",
+        kind=UnitKind.COMMUNITY,
+        parent=world.tree.street,
+        now=NOW,
+    )
+    assert await recent.get(opener, NOW, none) == units + 1
+    assert (recent.reads, recent.loads) == (3, 2)
 
 
 async def count_units(session: AsyncSession) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import NOW
 from tests.factories.geo import COMMUNITY_BOXES, create_boundaries, create_grids, lonlat
-from tests.factories.org import Tree, create_tree
+from tests.factories.org import Tree, actor_for, create_tree, create_user
 from wenming.geo.crs import Crs, from_wgs84
 from wenming.geo.geometry import distance_m
 from wenming.geo.index import GridIndexCache
@@ -27,6 +28,9 @@ from wenming.geo.lookup import (
     locate_in,
     locate_many,
 )
+from wenming.org.roles import Role
+from wenming.org.scope import Grant
+from wenming.org.service import rename_unit_as
 
 DISTRICT = Place("211104000000", "大洼区")
 STREET = Place("211104004000", "大洼街道")
@@ -214,6 +218,36 @@ async def test_while_one_request_refreshes_the_others_answer_from_the_previous_s
     assert await recent.get(slow_open, later, bound) is first  # not queued behind the refresh
     release.set()
     refreshed = await refreshing
-    assert refreshed is not first
-    assert (refreshed.read_at, recent.refreshes, len(opened)) == (later, 2, 2)
+    # Nothing changed meanwhile: the stamps say so, and the snapshot is kept, dated anew.
+    assert refreshed is first
+    assert (recent.read_at, recent.refreshes, recent.loads, len(opened)) == (later, 2, 1, 2)
     assert await recent.get(slow_open, later, bound) is refreshed
+
+
+async def test_a_renamed_unit_shows_in_the_next_snapshot_and_nothing_else_reloads_it(
+    session: AsyncSession,
+) -> None:
+    tree = await geography(session)
+
+    @asynccontextmanager
+    async def open_session() -> AsyncIterator[AsyncSession]:
+        yield session
+
+    recent = RecentGrids()
+    bound = timedelta(seconds=1)
+    point = lonlat(50, 50)
+    first = await recent.get(open_session, NOW, bound)
+    before = locate_in(first, *point)
+    admin = await create_user(session, "renamer", Role.STREET_ADMIN, unit=tree.street)
+    actor = actor_for(admin, Grant(Role.STREET_ADMIN, unit_id=tree.street.id))
+    assert before.community is not None
+    await rename_unit_as(session, actor, before.community.code, "改名社区", NOW)
+    # Within the bound the snapshot stands; past it the tree's version has moved.
+    assert await recent.get(open_session, NOW + bound / 4, bound) is first
+    renamed = await recent.get(open_session, NOW + bound, bound)
+    assert (recent.refreshes, recent.loads) == (2, 2)
+    assert locate_in(renamed, *point) == replace(
+        before, community=Place(before.community.code, "改名社区")
+    )
+    assert await recent.get(open_session, NOW + 2 * bound, bound) is renamed
+    assert (recent.refreshes, recent.loads) == (3, 2)

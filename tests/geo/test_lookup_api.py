@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.conftest import NOW
 from tests.factories.geo import COMMUNITY_BOXES, create_boundaries, create_grids, lonlat
-from tests.factories.org import create_tree
+from tests.factories.org import actor_for, create_tree, create_user
 from wenming.core.clock import FrozenClock
 from wenming.geo.crs import Crs, from_wgs84
 from wenming.geo.geometry import distance_m
 from wenming.geo.lookup_api import LocateOut, router
-from wenming.org.service import unit_by_code
+from wenming.org.roles import Role
+from wenming.org.scope import Grant
+from wenming.org.service import rename_unit_as, unit_by_code
 
 PATH = "/api/v1/geo/locate"
 UNITS = {
@@ -158,6 +163,15 @@ async def test_bad_coordinates_are_422_naming_the_field(
     assert body["errors"][0]["message"].startswith(message)
 
 
+async def rename(session: AsyncSession, code: str, name: str, now: datetime) -> None:
+    """Rename a unit as its district's admin does."""
+    district = await unit_by_code(session, "211104000000")
+    assert district is not None
+    admin = await create_user(session, "renamer", Role.DISTRICT_ADMIN, unit=district)
+    actor = actor_for(admin, Grant(Role.DISTRICT_ADMIN, unit_id=district.id))
+    await rename_unit_as(session, actor, code, name, now)
+
+
 @pytest.mark.usefixtures("geography")
 async def test_answers_come_from_memory_within_the_staleness_bound(
     client: httpx.AsyncClient, locate_app: FastAPI, session: AsyncSession, clock: FrozenClock
@@ -168,16 +182,13 @@ async def test_answers_come_from_memory_within_the_staleness_bound(
     assert first.json()["community"] == UNITS["community"]
     assert locate_app.state.recent_grids.refreshes == 1
 
-    community = await unit_by_code(session, "211104004002")
-    assert community is not None
-    community.name = "改名社区"
-    await session.flush()
-    clock.advance(milliseconds=999)
+    await rename(session, "211104004002", "改名社区", clock.now())
+    clock.advance(milliseconds=499)
     within = await client.get(PATH, params={"lon": lon, "lat": lat})
     assert within.json()["community"] == UNITS["community"]  # still the snapshot's name
     assert locate_app.state.recent_grids.refreshes == 1  # answered without the database
 
-    clock.advance(milliseconds=1)
+    clock.advance(milliseconds=501)
     after = await client.get(PATH, params={"lon": lon, "lat": lat})
     assert after.json()["community"] == {"code": "211104004002", "name": "改名社区"}
     assert locate_app.state.recent_grids.refreshes == 2
@@ -190,10 +201,7 @@ async def test_without_a_staleness_bound_every_answer_sees_committed_changes(
     assert locate_app.state.settings.geo_lookup_max_staleness_ms == 0
     lon, lat = lonlat(450, -50)
     await client.get(PATH, params={"lon": lon, "lat": lat})
-    community = await unit_by_code(session, "211104004002")
-    assert community is not None
-    community.name = "改名社区"
-    await session.flush()
+    await rename(session, "211104004002", "改名社区", NOW)
     response = await client.get(PATH, params={"lon": lon, "lat": lat})
     assert response.json()["community"] == {"code": "211104004002", "name": "改名社区"}
     assert locate_app.state.recent_grids.refreshes == 2

@@ -49,6 +49,7 @@ from wenming.geo.gazetteer.reverse import read_index as read_gazetteer
 from wenming.geo.lookup import Location, locate_in
 from wenming.geo.lookup_api import recent_grids
 from wenming.org.scope import Actor
+from wenming.org.version import org_version
 
 # The most reports written in one transaction; more wait for the next one.
 MAX_GROUP = 64
@@ -231,7 +232,7 @@ class IntakeState:
             return await rulebook(session, settings)
 
         self.rulebook: Recent[Rulebook] = Recent(read_rulebook)
-        self.directory: Recent[Directory] = Recent(read_directory)
+        self.directory: Recent[Directory] = Recent(read_directory, org_version)
         self.gazetteer: Recent[GazetteerIndex] = Recent(read_gazetteer)
         self.writer = GroupWriter()
 

@@ -13,10 +13,8 @@ configured bound; between refreshes the endpoint answers without the database.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import numpy as np
@@ -24,8 +22,8 @@ from numpy.typing import ArrayLike, NDArray
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wenming.core.deps import SessionOpener
 from wenming.core.errors import NotFound
+from wenming.core.recent import Recent
 from wenming.geo.crs import Crs, to_wgs84, to_wgs84_array
 from wenming.geo.index import (
     EMPTY_STAMP,
@@ -38,6 +36,7 @@ from wenming.geo.index import (
 from wenming.geo.models import Grid, SpatialVersion
 from wenming.geo.version import Layer
 from wenming.org.models import AdminUnit
+from wenming.org.version import org_version
 
 ResultT = TypeVar("ResultT")
 
@@ -195,66 +194,33 @@ class Snapshot:
 
     index: GridIndex
     units: dict[int, GridUnits]
-    read_at: datetime
 
 
-class RecentGrids:
+class RecentGrids(Recent[Snapshot]):
     """A process's recent snapshot of the grid layer, for lookups that may be slightly stale.
 
     The public locate endpoint answers from the snapshot while it is younger than the configured
-    bound, without touching the database; the first request after that re-reads the version
-    stamp (rebuilding the index only if it moved) and every grid's unit names, once for all
-    concurrent requests. Worker processes therefore disagree for at most that bound.
+    bound, without touching the database; re-reading it (``core.recent.Recent``) reads the
+    version stamp, rebuilds the index only if the stamp moved, and reads every grid's unit names.
+    Worker processes therefore disagree for at most that bound.
     """
 
     def __init__(self) -> None:
         """Nothing read yet."""
-        self._snapshot: Snapshot | None = None
-        self._lock: asyncio.Lock | None = None
-        self._lock_loop: asyncio.AbstractEventLoop | None = None
-        self.refreshes = 0
+        super().__init__(read_snapshot, read_snapshot_stamp)
 
-    def _refresh_lock(self) -> asyncio.Lock:
-        """One lock per event loop, so concurrent requests refresh once."""
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._lock_loop is not loop:
-            self._lock = asyncio.Lock()
-            self._lock_loop = loop
-        return self._lock
-
-    def fresh(self, now: datetime, max_staleness: timedelta) -> Snapshot | None:
-        """The snapshot if it was read less than ``max_staleness`` ago."""
-        snapshot = self._snapshot
-        if snapshot is None or now - snapshot.read_at >= max_staleness:
-            return None
-        return snapshot
-
-    async def get(
-        self, open_session: SessionOpener, now: datetime, max_staleness: timedelta
-    ) -> Snapshot:
-        """A snapshot no older than ``max_staleness``, refreshed through a new session if needed.
-
-        While one request refreshes, the others keep answering from the previous snapshot rather
-        than queueing behind it, so answers are at most the bound plus one refresh old.
-        """
-        snapshot = self.fresh(now, max_staleness)
-        if snapshot is not None:
-            return snapshot
-        lock = self._refresh_lock()
-        if lock.locked() and self._snapshot is not None:
-            return self._snapshot
-        async with lock:
-            snapshot = self.fresh(now, max_staleness)
-            if snapshot is not None:
-                return snapshot
-            async with open_session() as session:
-                snapshot = await read_snapshot(session, now)
-            self._snapshot = snapshot
-            self.refreshes += 1
-            return snapshot
+    @property
+    def refreshes(self) -> int:
+        """How many times the snapshot was read."""
+        return self.reads
 
 
-async def read_snapshot(session: AsyncSession, now: datetime) -> Snapshot:
+async def read_snapshot_stamp(session: AsyncSession) -> tuple[IndexStamp, int]:
+    """What a snapshot depends on: the grid layer's stamp and the unit tree's version."""
+    return await read_stamp(session), await org_version(session)
+
+
+async def read_snapshot(session: AsyncSession) -> Snapshot:
     """The current index (from the process's cache) and the units of every grid."""
     cache = cache_for(session)
     index = await cache.for_stamp(session, await read_stamp(session))
@@ -269,7 +235,7 @@ async def read_snapshot(session: AsyncSession, now: datetime) -> Snapshot:
         )
         for row in rows
     }
-    return Snapshot(index=index, units=units, read_at=now)
+    return Snapshot(index=index, units=units)
 
 
 def locate_in(snapshot: Snapshot, lon: float, lat: float, crs: Crs = Crs.WGS84) -> Location:
