@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import gc
+from pathlib import Path
+
 import httpx
 
+from tests.conftest import TEST_SECRET
 from wenming import __version__
+from wenming.core.config import Environment, Settings
+from wenming.main import create_app
 
 
 async def test_healthz_answers_with_the_database_status(
@@ -60,3 +66,34 @@ async def test_docs_are_served_as_html(client: httpx.AsyncClient) -> None:
     assert response.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in response.text
     assert "SwaggerUIBundle" in response.text
+
+
+def test_start_up_objects_are_frozen_everywhere_but_in_tests_unless_configured() -> None:
+    assert Settings(env=Environment.TEST, secret_key=TEST_SECRET).freezes_startup_objects is False
+    production = Settings(env=Environment.PRODUCTION, secret_key=TEST_SECRET)
+    assert production.freezes_startup_objects is True
+    assert (
+        production.model_copy(update={"freeze_startup_objects": False}).freezes_startup_objects
+        is False
+    )
+
+
+async def test_a_started_app_exempts_what_it_holds_from_later_collections(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        env=Environment.TEST,
+        secret_key=TEST_SECRET,
+        database_url=f"sqlite:///{tmp_path / 'freeze.sqlite3'}",
+        freeze_startup_objects=True,
+    )
+    app = create_app(settings)
+    assert gc.get_freeze_count() == 0
+    assert any(held is app.state for held in gc.get_objects())
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_freeze_count() > 0
+            # Frozen objects live outside the collected generations.
+            assert not any(held is app.state for held in gc.get_objects())
+    finally:
+        gc.unfreeze()

@@ -126,6 +126,13 @@ class Settings(BaseSettings):
         "process; empty means on, except with WENMING_ENV=test",
     )
 
+    freeze_startup_objects: bool | None = Field(
+        default=None,
+        description="once the app has started, move every object it holds so far out of the "
+        "garbage collector's reach (gc.freeze), so full collections stay short under load; "
+        "empty means on, except with WENMING_ENV=test",
+    )
+
     @field_validator("notify_webhook_url", mode="before")
     @classmethod
     def _webhook_url_is_http(cls, value: object) -> object:
@@ -152,6 +159,14 @@ class Settings(BaseSettings):
         """Whether the app runs its background jobs: as configured, else everywhere but tests."""
         if self.periodic_tasks_enabled is not None:
             return self.periodic_tasks_enabled
+        return self.env is not Environment.TEST
+
+    @property
+    def freezes_startup_objects(self) -> bool:
+        """Whether the app freezes its start-up objects: as configured, else everywhere but
+        tests (which start many apps in one process, and would keep each one's garbage)."""
+        if self.freeze_startup_objects is not None:
+            return self.freeze_startup_objects
         return self.env is not Environment.TEST
 
     @property
