@@ -82,8 +82,18 @@ MAX_DUPLICATES = 5
 
 
 def new_code() -> str:
-    """A fresh, unguessable, printable tracking code."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    """A fresh, unguessable, printable tracking code: uniform over the alphabet, from one read
+    of the system's random source (a read per character cost a system call each)."""
+    size = len(CODE_ALPHABET)
+    unbiased_below = 256 - 256 % size  # bytes at or above this would favour the first letters
+    chars: list[str] = []
+    while len(chars) < CODE_LENGTH:
+        chars += [
+            CODE_ALPHABET[b % size]
+            for b in secrets.token_bytes(2 * CODE_LENGTH)
+            if b < unbiased_below
+        ]
+    return "".join(chars[:CODE_LENGTH])
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
