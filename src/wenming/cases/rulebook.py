@@ -4,13 +4,11 @@ it on every request, so it costs one primary-key read when nothing has changed."
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import event, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from wenming.cases.calendar import CalendarDay as Day
@@ -21,6 +19,7 @@ from wenming.cases.verification_models import VerifyRule
 from wenming.cases.vocab import Area, Kind, Source, Urgency
 from wenming.cases.workflow import Step
 from wenming.core.config import Settings
+from wenming.core.stampcache import PerDatabase
 
 
 @dataclass(frozen=True)
@@ -188,25 +187,12 @@ class RulebookCache:
         return current
 
 
-_CACHES: weakref.WeakKeyDictionary[Any, RulebookCache] = weakref.WeakKeyDictionary()
-_UNBOUND = RulebookCache()
+_CACHES = PerDatabase(RulebookCache)
 
 
 def rulebook_cache(session: AsyncSession) -> RulebookCache:
-    """The cache of the database a session talks to (per engine pool, or per test connection)."""
-    bind = session.bind
-    owner: Any
-    if isinstance(bind, AsyncEngine):
-        owner = bind.sync_engine.pool
-    elif isinstance(bind, AsyncConnection):
-        owner = bind
-    else:
-        return _UNBOUND
-    cache = _CACHES.get(owner)
-    if cache is None:
-        cache = RulebookCache()
-        _CACHES[owner] = cache
-    return cache
+    """The rulebook cache of the database a session talks to."""
+    return _CACHES.of(session)
 
 
 SESSION_KEY = "wenming.rulebook"

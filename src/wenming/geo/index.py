@@ -38,11 +38,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import shapely
@@ -50,8 +48,9 @@ from numpy.typing import ArrayLike, NDArray
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from wenming.core.stampcache import PerDatabase, StampedCache
 from wenming.geo.geometry import METRES_PER_DEGREE, distance_m, from_wkb
 from wenming.geo.models import Grid, SpatialVersion
 from wenming.geo.version import Layer
@@ -614,76 +613,26 @@ async def build_grid_index(session: AsyncSession, stamp: IndexStamp | None = Non
     return await asyncio.to_thread(index_from_rows, rows, stamp)
 
 
-class GridIndexCache:
+class GridIndexCache(StampedCache[IndexStamp, GridIndex]):
     """The current grid index of one database in this process, rebuilt when the stamp moves."""
 
     def __init__(self) -> None:
         """Start empty; the first request builds."""
-        self._index: GridIndex | None = None
-        self._lock: asyncio.Lock | None = None
-        self._lock_loop: asyncio.AbstractEventLoop | None = None
-        self.builds = 0
-
-    @property
-    def current(self) -> GridIndex | None:
-        """The index built last (possibly stale: check its ``stamp``)."""
-        return self._index
-
-    def _rebuild_lock(self) -> asyncio.Lock:
-        """One lock per event loop, so concurrent requests build once."""
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._lock_loop is not loop:
-            self._lock = asyncio.Lock()
-            self._lock_loop = loop
-        return self._lock
+        super().__init__(
+            build_grid_index, lambda index: index.stamp, lambda a, b: a.version >= b.version
+        )
 
     async def get(self, session: AsyncSession) -> GridIndex:
         """The index matching the stamp this session reads."""
         return await self.for_stamp(session, await read_stamp(session))
 
-    async def for_stamp(self, session: AsyncSession, stamp: IndexStamp) -> GridIndex:
-        """The index for a stamp already read in this session, building it when needed.
 
-        An index for an older version than the cached one (a reader with an old snapshot) is
-        built for that caller only and does not replace the newer one.
-        """
-        index = self._index
-        if index is not None and index.stamp == stamp:
-            return index
-        async with self._rebuild_lock():
-            index = self._index
-            if index is not None and index.stamp == stamp:
-                return index
-            built = await build_grid_index(session, stamp)
-            self.builds += 1
-            if index is None or stamp.version >= index.stamp.version:
-                self._index = built
-            return built
-
-
-_CACHES: weakref.WeakKeyDictionary[Any, GridIndexCache] = weakref.WeakKeyDictionary()
-_UNBOUND_CACHE = GridIndexCache()
+_CACHES = PerDatabase(GridIndexCache)
 
 
 def cache_for(session: AsyncSession) -> GridIndexCache:
-    """The cache of the database a session talks to.
-
-    Sessions of one engine (every request of a ``Database``) share one cache; a session bound
-    to one connection gets that connection's own cache, which ends with the connection.
-    """
-    bind = session.bind
-    owner: Any
-    if isinstance(bind, AsyncEngine):
-        owner = bind.sync_engine.pool
-    elif isinstance(bind, AsyncConnection):
-        owner = bind
-    else:
-        return _UNBOUND_CACHE
-    cache = _CACHES.get(owner)
-    if cache is None:
-        cache = GridIndexCache()
-        _CACHES[owner] = cache
-    return cache
+    """The grid index cache of the database a session talks to."""
+    return _CACHES.of(session)
 
 
 async def grid_index(session: AsyncSession, cache: GridIndexCache | None = None) -> GridIndex:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,8 +26,9 @@ import numpy as np
 import shapely
 from shapely.geometry import Point
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from wenming.core.stampcache import PerDatabase, StampedCache
 from wenming.geo import lookup
 from wenming.geo.crs import Crs, to_wgs84
 from wenming.geo.gazetteer.models import DoorPlate, NamedPlace, Road
@@ -196,59 +196,34 @@ async def build_index(session: AsyncSession, stamp: Stamp) -> GazetteerIndex:
     )
 
 
-class IndexCache:
+class IndexCache(StampedCache[Stamp, GazetteerIndex]):
     """The current gazetteer index of one database in this process."""
 
     def __init__(self) -> None:
         """Nothing built yet."""
-        self.index: GazetteerIndex | None = None
-        self.builds = 0
+        super().__init__(build_index, lambda index: index.stamp, stamp_at_least)
         # What the last stamp read found current, and when: callers that accept answers a
         # little stale (``max_staleness``) skip the read within that bound.
         self.checked: tuple[datetime, GazetteerIndex, GridIndex] | None = None
-        self._lock: asyncio.Lock | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def get(self, session: AsyncSession) -> GazetteerIndex:
         """The index for the stamp this session reads, rebuilt (once) when it moved."""
         stamp, _grid = await read_stamps(session)
         return await self.for_stamp(session, stamp)
 
-    async def for_stamp(self, session: AsyncSession, stamp: Stamp) -> GazetteerIndex:
-        """The index for a stamp already read in this session."""
-        index = self.index
-        if index is not None and index.stamp == stamp:
-            return index
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._loop is not loop:
-            self._lock, self._loop = asyncio.Lock(), loop
-        async with self._lock:
-            if self.index is not None and self.index.stamp == stamp:
-                return self.index
-            built = await build_index(session, stamp)
-            self.builds += 1
-            self.index = built
-            return built
+
+def stamp_at_least(stamp: Stamp, than: Stamp) -> bool:
+    """Whether every layer of a stamp is at least as new as in another."""
+    versions = dict(stamp)
+    return all(versions.get(layer, 0) >= version for layer, version in than)
 
 
-_CACHES: weakref.WeakKeyDictionary[Any, IndexCache] = weakref.WeakKeyDictionary()
-_UNBOUND = IndexCache()
+_CACHES = PerDatabase(IndexCache)
 
 
 def cache_for(session: AsyncSession) -> IndexCache:
-    """The cache of the database a session talks to (as ``geo.index.cache_for``)."""
-    bind = session.bind
-    owner: Any
-    if isinstance(bind, AsyncEngine):
-        owner = bind.sync_engine.pool
-    elif isinstance(bind, AsyncConnection):
-        owner = bind
-    else:
-        return _UNBOUND
-    cache = _CACHES.get(owner)
-    if cache is None:
-        cache = _CACHES[owner] = IndexCache()
-    return cache
+    """The gazetteer index cache of the database a session talks to."""
+    return _CACHES.of(session)
 
 
 async def _nearest(
@@ -280,6 +255,13 @@ async def reverse(session: AsyncSession, lon: float, lat: float, crs: Crs = Crs.
     """What lies at a coordinate given in ``crs``: nearest plate, road or place, and the grid
     with its community and street."""
     found, grids, grid_id = await _nearest(session, lon, lat, crs)
+    return await _with_grid(session, found, grids, grid_id)
+
+
+async def _with_grid(
+    session: AsyncSession, found: Reverse, grids: GridIndex, grid_id: int | None
+) -> Reverse:
+    """A nearest-feature answer completed with the covering grid and its units."""
     if grid_id is None:
         return found
     _stamp, units = await lookup.read_stamp_and_units(session, (grid_id,))
@@ -319,10 +301,10 @@ async def reverse_label(
     ``max_staleness`` old (e.g. ``WENMING_GEO_LOOKUP_MAX_STALENESS_MS``, as ``/geo/locate`` does)
     passes its clock's ``now``: within that bound of the last check no query is made.
     """
-    found, _grids, grid_id = await _nearest(session, lon, lat, crs, now, max_staleness)
+    found, grids, grid_id = await _nearest(session, lon, lat, crs, now, max_staleness)
     if found.label is not None or grid_id is None:
         return found.label
-    return (await reverse(session, lon, lat, crs)).label
+    return (await _with_grid(session, found, grids, grid_id)).label
 
 
 async def read_index(session: AsyncSession) -> GazetteerIndex:
