@@ -32,7 +32,7 @@ from wenming.geo import geojson
 from wenming.geo.crs import Crs, to_wgs84, to_wgs84_array
 from wenming.geo.gazetteer.models import DoorPlate, GazetteerName, NamedPlace, Road
 from wenming.geo.gazetteer.parse import name_key
-from wenming.geo.geojson import Feature, Parsed, Problem
+from wenming.geo.geojson import Feature, Parsed, Problem, anchor
 from wenming.geo.geometry import Box, box_of, from_wkb, local_metric, to_wkb
 from wenming.geo.importer import GridLocator, load_stored_grids, load_units
 from wenming.geo.service import GeoImportError, ImportReport
@@ -274,15 +274,6 @@ class Context:
     community_of_grid: dict[int, int] = field(default_factory=dict)
 
 
-def _anchor(shape: BaseGeometry) -> Point:
-    """The point that places a row in a grid: the point itself, or the middle of a road."""
-    if isinstance(shape, Point):
-        return shape
-    middle = shape.interpolate(0.5, normalized=True)
-    assert isinstance(middle, Point)
-    return middle
-
-
 async def load_context(session: AsyncSession, layer: Layer, parsed: Parsed) -> Context:
     """Units, roads and grids the features refer to."""
     context = Context()
@@ -315,15 +306,15 @@ def plan_rows(layer: Layer, parsed: Parsed, context: Context, csv_rows: bool) ->
     plan = Plan(layer)
     make = RowProblem if csv_rows else Problem
     seen: dict[str, int] = {}
-    anchors = [_anchor(f.geometry) if f.geometry is not None else None for f in parsed.features]
+    anchors = [anchor(f.geometry) if f.geometry is not None else None for f in parsed.features]
     located = (
-        context.locator.locate([a.x for a in anchors if a], [a.y for a in anchors if a])
+        context.locator.locate([a[0] for a in anchors if a], [a[1] for a in anchors if a])
         if context.locator is not None
         else [None] * sum(1 for a in anchors if a)
     )
     grids = iter(located)
-    for feature, anchor in zip(parsed.features, anchors, strict=True):
-        grid = next(grids) if anchor is not None else None
+    for feature, place in zip(parsed.features, anchors, strict=True):
+        grid = next(grids) if place is not None else None
         code = feature.code
         try:
             row = _check(layer, feature, context, grid.id if grid is not None else None)
@@ -426,12 +417,12 @@ def _geometry_values(layer: Layer, shape: BaseGeometry) -> dict[str, Any]:
     if length <= 0:
         raise ValueError("the road's line has no length")
     box = box_of(shape)
-    middle = _anchor(shape)
+    middle_lon, middle_lat = anchor(shape)
     return {
         "geometry": to_wkb(shape),
         "length_m": round(length, 1),
-        "lon": float(middle.x),
-        "lat": float(middle.y),
+        "lon": middle_lon,
+        "lat": middle_lat,
         "min_lon": box.min_lon,
         "min_lat": box.min_lat,
         "max_lon": box.max_lon,
