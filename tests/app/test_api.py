@@ -4,6 +4,7 @@ number, and the public list without personal data."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -22,7 +23,7 @@ from tests.factories.cases import (
 )
 from tests.factories.org import bearer_headers
 from tests.web.support import page_token
-from wenming.cases.models import Case, CaseEvent
+from wenming.cases.models import Case, CaseDeadline, CaseEvent
 from wenming.cases.schemas import TargetIn
 from wenming.cases.workflow import Action, State
 from wenming.core.clock import FrozenClock
@@ -232,7 +233,11 @@ async def test_the_reporter_rates_a_closed_report_once(
 
 
 async def test_the_reporter_says_not_fixed_and_the_case_is_reopened(
-    client: httpx.AsyncClient, session: AsyncSession, world: World, settings: Settings
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    world: World,
+    settings: Settings,
+    clock: FrozenClock,
 ) -> None:
     code = (await submit(client))["code"]
     case = await close(session, world, code, settings, await photo(session, settings))
@@ -253,6 +258,20 @@ async def test_the_reporter_says_not_fixed_and_the_case_is_reopened(
         "reporter",
         "垃圾又堆起来了",
     )
+    # Back with the unit on a new handling clock, started now.
+    running = await session.scalar(
+        select(CaseDeadline).where(
+            CaseDeadline.case_id == case.id, CaseDeadline.finished_at.is_(None)
+        )
+    )
+    assert running is not None and case.due_at is not None
+    assert (running.step, running.started_at, running.due_at) == (
+        "handle",
+        clock.now(),
+        case.due_at,
+    )
+    assert case.due_at > clock.now()
+    assert json.loads(event.data) == {"due_at": case.due_at.isoformat(), "via": "reporter_key"}
     twice = await client.post(
         f"{URL}/reports/{code}/not-fixed", json={"secret": SECRET, "note": "还是没好"}
     )

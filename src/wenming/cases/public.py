@@ -337,9 +337,10 @@ async def _published_photos(
     return found
 
 
-async def _public_events(
+async def public_events(
     session: AsyncSession, case_ids: Sequence[int]
 ) -> dict[int, list[CaseEvent]]:
+    """The events of these cases the public may see, per case, oldest first."""
     rows = (
         await session.scalars(
             select(CaseEvent)
@@ -364,7 +365,8 @@ def _address(case: Case, names: Names) -> str:
     return "".join(dict.fromkeys(parts)) or case.code
 
 
-def _event_note(event: CaseEvent) -> str:
+def public_note(event: CaseEvent) -> str:
+    """An event's note as the public sees it: only where ``PUBLIC_EVENTS`` allows, scrubbed."""
     if not PUBLIC_EVENTS.get(event.action, False):
         return ""
     return scrub(event.note.strip())
@@ -379,7 +381,7 @@ async def _shape(
     names = await Names.load(session, cases)
     ids = [case.id for case in cases]
     photos = await _published_photos(session, ids)
-    events = await _public_events(session, ids)
+    events = await public_events(session, ids)
     shaped: list[PublicCase] = []
     for case in cases:
         case_photos = photos.get(case.id, [])
@@ -413,7 +415,7 @@ async def _shape(
                         state=State(event.to_state),
                         status=status_of(State(event.to_state)),
                         at=event.at,
-                        note=_event_note(event),
+                        note=public_note(event),
                         photos=tuple(by_event.get(event.id, [])),
                     )
                     for event in events.get(case.id, [])
@@ -473,7 +475,7 @@ async def public_updates(
                 state=State(event.to_state),
                 status=status_of(State(event.to_state)),
                 at=event.at,
-                note=_event_note(event),
+                note=public_note(event),
                 photos=tuple(by_event.get(event.id, [])),
             ),
         )
@@ -494,6 +496,8 @@ __all__ = [
     "count_public_cases",
     "public_case",
     "public_cases",
+    "public_events",
+    "public_note",
     "public_updates",
     "status_of",
 ]

@@ -594,11 +594,17 @@ def _remember(case: Case, suggestion: Suggestion) -> None:
     case.suggestion_rule_id = suggestion.rule_id
 
 
+def reopen_until(case: Case, settings: Settings) -> datetime | None:
+    """Until when the reporter may say a closed case is not fixed (None while it is open)."""
+    if case.closed_at is None:
+        return None
+    return case.closed_at + timedelta(days=settings.reopen_window_days)
+
+
 def standing_of(case: Case, now: datetime, settings: Settings) -> CaseStanding:
     """The facts the workflow table decides on."""
-    window_open = case.closed_at is not None and now <= case.closed_at + timedelta(
-        days=settings.reopen_window_days
-    )
+    until = reopen_until(case, settings)
+    window_open = until is not None and now <= until
     return CaseStanding(
         state=State(case.state),
         pending=Pending(case.pending) if case.pending else None,
@@ -686,6 +692,26 @@ async def act(
             current_version=case.version,
         )
     held = await capacities(session, actor, case)
+    return await take(session, actor, case, action, body, held, now=now, settings=settings)
+
+
+async def take(
+    session: AsyncSession,
+    actor: Actor,
+    case: Case,
+    action: Action,
+    body: ActionIn,
+    held: frozenset[Capacity],
+    *,
+    now: datetime,
+    settings: Settings,
+    label: str | None = None,
+    via: str | None = None,
+) -> Case:
+    """Take one workflow action on a case already found, in the capacities ``held``: its effects
+    and its event in one transaction. ``label`` and ``via`` name on the event an actor without an
+    account (a reporter proven by the secret their device keeps)."""
+    code = case.code  # for the refusal below, after a failed flush has expired the case
     standing = standing_of(case, now, settings)
     try:
         move, to = decide(standing, action, held)
@@ -700,7 +726,7 @@ async def act(
         )
     book = await rulebook(session, settings)
     from_state = State(case.state)
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = {} if via is None else {"via": via}
     try:
         with session.no_autoflush:
             await _effects(session, book, actor, case, action, move, to, body, now, data)
@@ -708,6 +734,8 @@ async def act(
             event = await _append(
                 session, case, action.value, from_state, actor, now, body.note, data
             )
+            if label is not None:
+                event.actor_label = label
         await session.flush()
         await _attach_for(session, book, case, action, body, event)
         await session.flush()

@@ -11,7 +11,6 @@ recognised by the account instead. Services flush; the edge commits.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,28 +20,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from wenming.cases import deadlines, notices
 from wenming.cases import service as cases
-from wenming.cases.models import Case, CaseEvent, Category
+from wenming.cases.models import Case, Category
 from wenming.cases.public import (
-    PUBLIC_EVENTS,
     PublicCase,
     PublicFilter,
     public_cases,
     public_clause,
-    scrub,
+    public_events,
+    public_note,
 )
 from wenming.cases.rulebook import rulebook
 from wenming.cases.schemas import ActionIn
 from wenming.cases.views import category_out
 from wenming.cases.vocab import Kind, Source
 from wenming.cases.workflow import (
-    STEP_OF_STATE,
     Action,
-    ActionRefused,
     Capacity,
     State,
-    decide,
+    allowed_actions,
 )
 from wenming.core.config import Settings
 from wenming.core.errors import Conflict, InvalidInput, NotFound
@@ -208,11 +204,13 @@ async def _reporter_case(
     return found.case
 
 
+# What a reporter proven by their device's secret may do on their own report.
+REPORTER = frozenset({Capacity.REPORTER})
+
+
 def reopen_until(case: Case, settings: Settings) -> datetime | None:
-    """Until when a closed case may be reopened by its reporter."""
-    if case.closed_at is None or State(case.state) is not State.CLOSED:
-        return None
-    return case.closed_at + timedelta(days=settings.reopen_window_days)
+    """Until when a closed case may be reopened by its reporter (None unless it is closed)."""
+    return cases.reopen_until(case, settings) if State(case.state) is State.CLOSED else None
 
 
 async def statuses(
@@ -228,22 +226,23 @@ async def statuses(
         return []
     book = await rulebook(session, settings)
     ids = [k.case.id for k in found]
-    events = (
-        await session.scalars(
-            select(CaseEvent).where(CaseEvent.case_id.in_(ids)).order_by(CaseEvent.id)
-        )
-    ).all()
+    events = await public_events(session, ids)
     ratings = {
         r.case_id: r
         for r in (await session.scalars(select(CaseRating).where(CaseRating.case_id.in_(ids))))
     }
-    timeline: dict[int, list[StepOut]] = {}
-    for event in events:
-        if event.action in PUBLIC_EVENTS:
-            note = scrub(event.note.strip()) if PUBLIC_EVENTS[event.action] else ""
-            timeline.setdefault(event.case_id, []).append(
-                StepOut(action=event.action, to_state=State(event.to_state), at=event.at, note=note)
+    timeline = {
+        case_id: [
+            StepOut(
+                action=event.action,
+                to_state=State(event.to_state),
+                at=event.at,
+                note=public_note(event),
             )
+            for event in steps
+        ]
+        for case_id, steps in events.items()
+    }
     out = []
     for item in found:
         case = item.case
@@ -397,46 +396,33 @@ async def not_fixed(
     responsible unit with a new handling clock) if its reopen window is still open.
 
     A signed-in reporter takes the workflow's own ``reopen`` action. A reporter known by the
-    device's secret has no account to act with; the same row of the workflow table is applied
-    with the reporter capacity, and the event is recorded as the reporter's.
+    device's secret has no account to act with: the same action is taken in the reporter
+    capacity, and the event is recorded as the reporter's.
     """
     case = await _reporter_case(session, actor, code, secret)
+    body = ActionIn(note=note)
     if actor.user_id is not None and case.reporter_user_id == actor.user_id:
         return await cases.act(
-            session, actor, code, Action.REOPEN, ActionIn(note=note), now=now, settings=settings
+            session, actor, code, Action.REOPEN, body, now=now, settings=settings
         )
     standing = cases.standing_of(case, now, settings)
-    try:
-        _move, to = decide(standing, Action.REOPEN, {Capacity.REPORTER})
-    except ActionRefused as error:
+    if Action.REOPEN not in allowed_actions(standing, REPORTER):
         detail = (
             f"Report {code} is {case.state}; only a closed report can be reopened."
             if standing.state is not State.CLOSED
             else f"Report {code} was closed more than {settings.reopen_window_days} days ago; "
             "report the problem anew."
         )
-        raise Conflict(detail, state=case.state) from error
-    book = await rulebook(session, settings)
-    try:
-        case.state = to.value
-        case.reopen_count += 1
-        case.closed_at = None
-        case.updated_at = now
-        clock = await deadlines.start_clock(session, book, case, STEP_OF_STATE[to], now)
-        event = CaseEvent(
-            case_id=case.id,
-            action=Action.REOPEN.value,
-            from_state=State.CLOSED.value,
-            to_state=to.value,
-            actor_user_id=None,
-            actor_label="reporter",
-            at=now,
-            note=note,
-            data=json.dumps({"due_at": clock.due_at.isoformat(), "via": "reporter_key"}),
-        )
-        session.add(event)
-        await session.flush()
-    except StaleDataError as error:
-        raise Conflict(f"Report {code} changed at this moment; reload and try again.") from error
-    await notices.after_action(session, case, Action.REOPEN, event, now=now, settings=settings)
-    return case
+        raise Conflict(detail, state=case.state)
+    return await cases.take(
+        session,
+        actor,
+        case,
+        Action.REOPEN,
+        body,
+        REPORTER,
+        now=now,
+        settings=settings,
+        label="reporter",
+        via="reporter_key",
+    )
