@@ -38,7 +38,7 @@ def periodic_tasks(settings: Settings, database: Database, clock: Clock) -> list
     from wenming.notify.delivery import delivery_task
 
     async def overdue_sweep() -> object:
-        return await sweep(database, clock.now(), settings)
+        return await sweep(database, clock.now(), settings, clock=clock)
 
     tasks: list[PeriodicTask] = [
         PeriodicTask("overdue-sweep", settings.sweep_interval_seconds, overdue_sweep)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.conftest import NOW
 from tests.factories.cases import World, act, case_in, create_world
 from tests.factories.org import create_user
-from wenming.cases.models import Case, CaseDeadline, CaseEvent
+from wenming.cases.models import Case, CaseDeadline, CaseEvent, SweepRun
 from wenming.cases.sweep import SweepReport, sweep
 from wenming.cases.workflow import Action, State
 from wenming.core.clock import FrozenClock
@@ -98,6 +98,23 @@ async def test_overdue_cases_are_escalated_once_per_moment(
     again = await run(session, settings, days=3)
     assert (again.escalated, again.notified) == (0, 0)
     assert len(await escalate_events(session, case)) == 1
+
+
+async def test_a_sweep_run_is_dated_by_the_given_clock(
+    session: AsyncSession, settings: Settings
+) -> None:
+    await dispatched(session, settings)
+    moment = NOW + timedelta(days=3)
+    clock = FrozenClock(moment + timedelta(seconds=7))
+    report = await sweep(opener(session), moment, settings, clock=clock)
+    run_row = await session.get(SweepRun, report.run_id)
+    assert run_row is not None
+    assert (run_row.now, run_row.started_at, run_row.finished_at, run_row.escalated) == (
+        moment,
+        moment,
+        moment + timedelta(seconds=7),
+        1,
+    )
 
 
 async def test_a_still_overdue_case_climbs_one_level_per_interval(

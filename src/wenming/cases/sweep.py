@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wenming.cases.deadlines import epoch
 from wenming.cases.models import Case, CaseDeadline, CaseEvent, SweepRun
-from wenming.core.clock import SystemClock
+from wenming.core.clock import Clock, SystemClock
 from wenming.core.config import Settings
 from wenming.core.db import Database
 from wenming.core.deps import SessionOpener
@@ -247,18 +247,26 @@ async def sweep(
     *,
     started_at: datetime | None = None,
     batch: int = DEFAULT_BATCH,
+    clock: Clock | None = None,
 ) -> SweepReport:
     """Run one sweep as of ``now``: batches of escalations, each committed with its own run row,
     then one digest per person. ``database`` may be a session opener (each opened session
-    commits on success), which is how tests run it inside their transaction."""
+    commits on success), which is how tests run it inside their transaction. ``clock`` dates
+    each batch's end (the system clock by default)."""
+    finish = clock or SystemClock()
     if isinstance(database, Database):
         async with database.bulk_writer(SWEEP_SQLITE_PRAGMAS, checkpoint=True) as opener:
-            return await _sweep(opener, now, settings, started_at or now, batch)
-    return await _sweep(database, now, settings, started_at or now, batch)
+            return await _sweep(opener, now, settings, started_at or now, batch, finish)
+    return await _sweep(database, now, settings, started_at or now, batch, finish)
 
 
 async def _sweep(
-    opener: SessionOpener, now: datetime, settings: Settings, began: datetime, batch: int
+    opener: SessionOpener,
+    now: datetime,
+    settings: Settings,
+    began: datetime,
+    batch: int,
+    clock: Clock,
 ) -> SweepReport:
     run_ids: list[int] = []
     escalated = 0
@@ -269,7 +277,7 @@ async def _sweep(
             run = await session.get(SweepRun, run_id)
             if run is not None:
                 run.escalated = done
-                run.finished_at = SystemClock().now()
+                run.finished_at = clock.now()
         run_ids.append(run_id)
         escalated += done
         if done < batch:
