@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -130,6 +131,13 @@ class Case(Base):
         Index("ix_case_record_resp_dept_state", "responsible_department_id", "state"),
         Index("ix_case_record_resp_unit_state", "responsible_unit_id", "state"),
         Index("ix_case_record_state_due", "state", "due_at"),
+        # The hotline desk's caller history; most reports carry no phone, so only those that do.
+        Index(
+            "ix_case_record_reporter_phone",
+            "reporter_phone",
+            sqlite_where=text("reporter_phone IS NOT NULL"),
+            postgresql_where=text("reporter_phone IS NOT NULL"),
+        ),
         # Room on each page for the sweep's in-place updates (migration 0010).
         {"postgresql_with": {"fillfactor": 80}},
     )
@@ -291,7 +299,15 @@ class CaseFollower(Base):
     citizen who said "me too"."""
 
     __tablename__ = "case_follower"
-    __table_args__ = (Index("ix_case_follower_case", "case_id"),)
+    __table_args__ = (
+        Index("ix_case_follower_case", "case_id"),
+        Index(
+            "ix_case_follower_phone",
+            "phone",
+            sqlite_where=text("phone IS NOT NULL"),
+            postgresql_where=text("phone IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"))
