@@ -24,11 +24,14 @@ process, for a fixed duration at a fixed concurrency after a warm-up. Endpoints 
 database and a fresh server, and the median of the repeats is reported. CPU per request is the
 server's (the uvicorn parent and both workers, user + system, all threads).
 
-Open loop (latency at half the measured maximum): ``wrk`` cannot hold a rate (``wrk2`` is not
-packaged here), so the asyncio client sends requests on a fixed schedule, ``rate`` per second
-whatever the answers do, over a pool of connections, and measures each latency from the moment
-the request was *due*, so a stalled server is not hidden by a client that waits for it
-(coordinated omission).
+Open loop (latency at half the load), at two rates: half the target scaled to this machine (500
+reports/s where the bare POST does 5,200, so 500 x bare / 5,200 here: where the target applies)
+and half the measured maximum (stricter, since the intake beats its target). ``wrk`` cannot hold a
+rate (``wrk2`` is not packaged here), so the asyncio client sends requests on a fixed schedule,
+``rate`` per second whatever the answers do, over a pool of connections, and measures each
+latency from the moment the request was *due*, so a stalled server is not hidden by a client that
+waits for it (coordinated omission). The client runs with its garbage collector off, so its own
+pauses are not counted as the server's.
 
 ``profile`` runs reports one at a time in-process through the ASGI app and tells which step
 costs what: SQL statements and wall time per step, and how long the SQLite write lock is held.
@@ -48,6 +51,7 @@ import argparse
 import asyncio
 import contextlib
 import copy
+import gc
 import json
 import os
 import random
@@ -326,6 +330,7 @@ def running_server(
         )
         try:
             wait_until_ready(process, port, log_path)
+            wait_for_workers(port, workers)
             yield port, process.pid
         finally:
             process.send_signal(signal.SIGINT)
@@ -334,6 +339,18 @@ def running_server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def wait_for_workers(port: int, workers: int, limit_s: float = 30.0) -> None:
+    """Wait until every worker answers: the first one up would otherwise take every connection a
+    closed-loop client opens at once, and the run would measure one worker."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + limit_s
+    while len(seen) < workers and time.monotonic() < deadline:
+        seen |= worker_pids(port, tries=10)
+        time.sleep(0.05)
+    if len(seen) < workers:
+        print(f"warning: {len(seen)} of {workers} workers answered within {limit_s:.0f} s")
 
 
 def process_tree(pid: int) -> list[int]:
@@ -594,7 +611,15 @@ async def python_open(
 
 
 def load_command(args: argparse.Namespace) -> None:
-    """The ``load`` sub-command: run the asyncio client, print its result as JSON."""
+    """The ``load`` sub-command: run the asyncio client, print its result as JSON.
+
+    The client's own garbage collector is off for the run (its start-up objects frozen first):
+    a full collection in the client stalls its sends by 40-60 ms, which would be counted as the
+    server's latency. A run of a minute leaves too little cyclic garbage to matter.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     with contextlib.suppress(ImportError):
         import uvloop
 
@@ -684,7 +709,7 @@ class RunRecord:
 
     backend: str
     endpoint: str
-    mode: str  # "max" (closed loop) or "half" (open loop at half the measured maximum)
+    mode: str  # "max" (closed loop); "half" or "target" (open loop at half the maximum or target)
     repeat: int
     rate: float  # the open loop's arrival rate (0 for the closed loop)
     load_average: float
@@ -790,13 +815,22 @@ def measure(args: argparse.Namespace, client: str) -> tuple[list[RunRecord], lis
                     run_records, check = max_runs(args, loader, database, backend, repeat, order)
                     records += run_records
                     checks.append(check)
-                half = median_of(records, backend, "intake", "max") / 2
-                if half and args.half_seconds > 0:
+                # Two open-loop rates: half the measured maximum, and half the target scaled to
+                # this machine (the target's ratio to the bare POST measured in the same run).
+                rates = {
+                    "half": median_of(records, backend, "intake", "max") / 2,
+                    "target": TARGET_RATIO * median_of(records, backend, "bare", "max") / 2,
+                }
+                for mode, rate in rates.items():
+                    if not rate or args.half_seconds <= 0:
+                        continue
                     for repeat in range(1, args.repeats + 1):
                         if time.monotonic() > deadline:
                             print(f"time budget of {args.max_seconds:.0f} s spent; stopping early")
                             break
-                        run_record, check = half_run(args, loader, database, backend, repeat, half)
+                        run_record, check = half_run(
+                            args, loader, database, backend, repeat, rate, mode
+                        )
                         records.append(run_record)
                         checks.append(check)
             finally:
@@ -844,10 +878,11 @@ def half_run(
     backend: str,
     repeat: int,
     rate: float,
+    mode: str = "half",
 ) -> tuple[RunRecord, RowCheck]:
     """One fresh server: warm the intake up, then send reports at a fixed rate."""
     url = database.fresh()
-    log = database.workdir / f"server-{backend}-half-{repeat}.log"
+    log = database.workdir / f"server-{backend}-{mode}-{repeat}.log"
     with running_server(url, database.workdir, log, args.workers) as (port, pid):
         workers = len(worker_pids(port))
         warm = loader.closed(port, "intake", args.warmup_seconds)
@@ -855,9 +890,9 @@ def half_run(
         load, cpu = measured(
             loader, port, pid, lambda: loader.open(port, "intake", rate, args.half_seconds)
         )
-    record = RunRecord(backend, "intake", "half", repeat, rate, load_average, workers, cpu, load)
+    record = RunRecord(backend, "intake", mode, repeat, rate, load_average, workers, cpu, load)
     print(progress(record), flush=True)
-    check = check_rows(database, url, backend, repeat, "half", {"intake": warm.ok + load.ok})
+    check = check_rows(database, url, backend, repeat, mode, {"intake": warm.ok + load.ok})
     return record, check
 
 
@@ -931,7 +966,7 @@ def markdown(summaries: list[Summary], checks: list[RowCheck]) -> str:
             f"{s.p99_ms:.1f} | {s.errors} | {s.server_cpu_ms_per_request:.2f} | {ratio} | "
             f"{cpu_ratio} | {s.load_average:.1f} |"
         )
-    halves = [s for s in summaries if s.mode == "half"]
+    halves = [s for s in summaries if s.mode in ("half", "target")]
     if halves:
         lines += [
             "",
@@ -940,8 +975,9 @@ def markdown(summaries: list[Summary], checks: list[RowCheck]) -> str:
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for s in halves:
+            at = "half the target" if s.mode == "target" else "half the maximum"
             lines.append(
-                f"| {s.backend} | {s.endpoint} (open loop) | {s.rate:,.0f} | {s.rps:,.0f} | "
+                f"| {s.backend} | {s.endpoint} (open loop, {at}) | {s.rate:,.0f} | {s.rps:,.0f} | "
                 f"{s.p50_ms:.1f} | {s.p95_ms:.1f} | {s.p99_ms:.1f} | {s.errors} | "
                 f"{s.server_cpu_ms_per_request:.2f} | {s.load_average:.1f} |"
             )
@@ -949,7 +985,8 @@ def markdown(summaries: list[Summary], checks: list[RowCheck]) -> str:
     for backend in dict.fromkeys(s.backend for s in summaries):
         intake = next((s for s in maxima if s.backend == backend and s.endpoint == "intake"), None)
         bare = next((s for s in maxima if s.backend == backend and s.endpoint == "bare"), None)
-        half = next((s for s in halves if s.backend == backend), None)
+        half = next((s for s in halves if s.backend == backend and s.mode == "half"), None)
+        at_target = next((s for s in halves if s.backend == backend and s.mode == "target"), None)
         # The target is stated for a machine where the bare POST does REFERENCE_BARE_RPS; here it
         # is the same ratio to the bare POST measured in the same run.
         scaled = TARGET_RATIO * bare.rps if bare is not None else TARGET_RPS
@@ -962,16 +999,19 @@ def markdown(summaries: list[Summary], checks: list[RowCheck]) -> str:
                 f"{REFERENCE_BARE_RPS:,.0f}) is a ratio of {TARGET_RATIO:.3f}, {scaled:,.0f} "
                 f"cases/s here: {verdict}."
             )
+        if at_target is not None:
+            verdict = "met" if at_target.p99_ms <= TARGET_P99_MS else "NOT met"
+            lines.append(
+                f"- {backend}: p99 {at_target.p99_ms:.1f} ms at {at_target.rate:,.0f} reports/s "
+                f"(half the target, {TARGET_RPS / 2:,.0f}/s where the bare POST does "
+                f"{REFERENCE_BARE_RPS:,.0f}, scaled to this machine) against "
+                f"{TARGET_P99_MS:.0f} ms: {verdict}."
+            )
         if half is not None:
             within = "within" if half.p99_ms <= TARGET_P99_MS else "above"
-            reach = (
-                "met"
-                if half.p99_ms <= TARGET_P99_MS and half.rate >= scaled / 2
-                else f"NOT met (it applies at {scaled / 2:,.0f} reports/s here)"
-            )
             lines.append(
                 f"- {backend}: p99 {half.p99_ms:.1f} ms at {half.rate:,.0f} reports/s (half the "
-                f"measured maximum), {within} {TARGET_P99_MS:.0f} ms; target {reach}."
+                f"measured maximum, a stricter load), {within} {TARGET_P99_MS:.0f} ms."
             )
     bad = [c for c in checks if not c.ok]
     lines.append(
