@@ -100,47 +100,62 @@ async def test_a_writer_waits_for_another_process_and_goes_in_when_it_lets_go(
     assert await rows(db) == [1]
 
 
-async def test_two_databases_in_one_process_take_turns(db: Database, tmp_path: Path) -> None:
-    other = open_database(tmp_path)
-    try:
-        released = asyncio.Event()
-
-        async def slow_writer() -> None:
-            async with db.session() as session:
-                await session.execute(text("INSERT INTO gate_row (n) VALUES (1)"))
-                await released.wait()
-
-        first = asyncio.create_task(slow_writer())
-        await asyncio.sleep(0.05)
-        second = asyncio.create_task(insert(other, 2))
-        done, _pending = await asyncio.wait({second}, timeout=0.3)
-        assert done == set()
-        released.set()
-        await asyncio.gather(first, second)
-        assert await rows(db) == [1, 2]
-    finally:
-        await other.dispose()
+async def test_a_gate_held_elsewhere_in_this_process_holds_up_a_writer(
+    db: Database, tmp_path: Path
+) -> None:
+    gate = sqlite_gate(db.url)
+    assert gate is not None
+    async with gate.held():
+        writing = asyncio.create_task(insert(db, 1))
+        done, _pending = await asyncio.wait({writing}, timeout=0.5)
+        assert done == set()  # SQLite itself is free: only the gate holds it up
+    await writing
+    assert await rows(db) == [1]
 
 
-async def test_a_wait_past_the_timeout_fails_like_sqlite_and_leaves_the_gate_usable(
+def probe(lock_path: Path) -> str:
+    """Whether another process finds the gate taken ("busy") or free."""
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, str(lock_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    ).stdout.strip()
+
+
+PROBE = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except BlockingIOError:
+    print("busy")
+else:
+    print("free")
+"""
+
+
+async def test_a_wait_past_the_timeout_fails_like_sqlite_and_never_frees_a_later_holder(
     tmp_path: Path,
 ) -> None:
-    database = tmp_path / "timeout.sqlite3"
-    gate = WriteGate(database, timeout_s=0.2)
+    gate = WriteGate(tmp_path / "timeout.sqlite3", timeout_s=0.2)
     with held_elsewhere(gate.path), pytest.raises(OperationalError, match="database is locked"):
         async with gate.held():
             pytest.fail("entered a gate another process holds")
-    # The abandoned wait took the lock when the holder left, and let it go again.
-    for _ in range(50):
-        await asyncio.sleep(0.02)
-        other = WriteGate(database, timeout_s=0.2)
-        try:
-            async with other.held():
-                break
-        except OperationalError:
-            continue
-        finally:
-            other.close()
-    else:
-        pytest.fail("the gate stayed shut after its holder left")
-    gate.close()
+    # The abandoned wait takes the lock when the other process leaves, and lets go of it; a
+    # later holder in this process keeps the lock for its whole block all the same.
+    async with gate.held():
+        await asyncio.sleep(0.3)
+        assert probe(gate.path) == "busy"
+    assert probe(gate.path) == "free"
+
+
+async def test_a_gate_that_cannot_open_its_file_leaves_the_locking_to_sqlite(
+    tmp_path: Path,
+) -> None:
+    gate = WriteGate(tmp_path / "missing" / "x.sqlite3", timeout_s=0.2)
+    (tmp_path / "missing").write_text("a file where the directory should be")
+    async with gate.held():
+        pass
+    assert gate.usable is False

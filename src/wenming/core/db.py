@@ -8,6 +8,7 @@ docs/performance.md for the measurement behind this choice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from functools import cached_property
@@ -284,7 +285,14 @@ class Database:
         if self._sqlite_writers is None:
             return await asyncio.to_thread(self._write_now, work)
         async with self._sqlite_writers, self._gated():
-            return await asyncio.to_thread(self._write_now, work)
+            running = asyncio.ensure_future(asyncio.to_thread(self._write_now, work))
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                # The transaction goes on in its thread: keep both locks until it has ended.
+                with contextlib.suppress(BaseException):
+                    await running
+                raise
 
     def _gated(self) -> AbstractAsyncContextManager[None]:
         """The cross-process writers' gate of a SQLite file, or nothing."""
@@ -295,5 +303,3 @@ class Database:
         await self.engine.dispose()
         if "sync_engine" in self.__dict__:
             self.sync_engine.dispose()
-        if self._gate is not None:
-            self._gate.close()
