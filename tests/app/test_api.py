@@ -278,6 +278,23 @@ async def test_the_reporter_says_not_fixed_and_the_case_is_reopened(
     assert twice.status_code == 409
 
 
+async def test_the_secret_proves_the_reporter_whoever_is_signed_in(
+    client: httpx.AsyncClient, session: AsyncSession, world: World, settings: Settings
+) -> None:
+    code = (await submit(client))["code"]
+    await close(session, world, code, settings, await photo(session, settings))
+    someone = await bearer_headers(session, world.people.citizen)
+    response = await client.post(
+        f"{URL}/reports/{code}/not-fixed",
+        json={"secret": SECRET, "note": "还是脏"},
+        headers=someone,
+    )
+    assert response.status_code == 200, response.text
+    event = await session.scalar(select(CaseEvent).order_by(CaseEvent.id.desc()).limit(1))
+    assert event is not None
+    assert (event.action, event.actor_user_id, event.actor_label) == ("reopen", None, "reporter")
+
+
 async def test_not_fixed_after_the_window_is_refused(
     client: httpx.AsyncClient,
     session: AsyncSession,

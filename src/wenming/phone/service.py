@@ -416,7 +416,7 @@ async def not_fixed(
         raise Conflict(detail, state=case.state)
     return await cases.take(
         session,
-        actor,
+        Actor.anonymous(),  # the secret proves the reporter, not whoever is signed in
         case,
         Action.REOPEN,
         body,
