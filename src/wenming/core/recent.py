@@ -94,7 +94,10 @@ class Recent(Generic[T]):
 
     def ahead(self) -> asyncio.Task[None] | None:
         """The background re-read under way, if any (tests await it)."""
-        return self._ahead if self._ahead is not None and not self._ahead.done() else None
+        ahead = self._ahead
+        if ahead is None or ahead.done() or ahead.get_loop() is not asyncio.get_running_loop():
+            return None  # none, finished, or left pending on a loop that has ended
+        return ahead
 
     def _read_ahead(self, open_session: SessionOpener, now: datetime) -> None:
         if self.ahead() is not None or self._refresh_lock().locked():
