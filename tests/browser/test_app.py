@@ -28,6 +28,7 @@ from playwright.sync_api import (
 
 from tests.browser.conftest import DemoServer
 from tests.browser.test_case_loop import PASSWORDS, free_point, picture, sign_in_as
+from wenming.geo.crs import wgs84_to_gcj02
 
 pytestmark = pytest.mark.browser
 
@@ -355,3 +356,18 @@ def test_a_report_made_offline_is_delivered_once_when_the_network_returns(
     case = intake.get(f"/api/v1/cases/{codes[0]}").json()
     intake.dispose()
     assert [a["purpose"] for a in case["attachments"]] == ["report"]
+
+
+def test_the_maps_shift_to_gcj02_exactly_as_the_server_does(
+    demo_server: DemoServer, phone: Callable[..., Page]
+) -> None:
+    page = phone()
+    page.goto(f"{demo_server.base_url}/m/")
+    points = [(122.0821, 40.9913), (121.47, 31.23), (87.6, 43.8), (2.35, 48.85)]
+    shifted = page.evaluate(
+        "points => points.map(p => window.WenmingGcj02.fromWgs84(p[0], p[1]))", points
+    )
+    for (lon, lat), (js_lon, js_lat) in zip(points, shifted, strict=True):
+        server_lon, server_lat = wgs84_to_gcj02(lon, lat)
+        assert (js_lon, js_lat) == pytest.approx((server_lon, server_lat), abs=1e-9)
+    assert shifted[-1] == [2.35, 48.85]  # outside China: unshifted

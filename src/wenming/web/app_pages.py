@@ -64,6 +64,7 @@ THEME_COLOUR = "#b8231f"
 BACKGROUND_COLOUR = "#f2f4f7"
 # The files the service worker keeps for offline use (besides the pages themselves).
 SHELL_ASSETS = (
+    "gcj02.js",
     "app/app.css",
     "app/app.js",
     "app/report.js",
