@@ -157,17 +157,17 @@ class Settings(BaseSettings):
     @property
     def periodic_tasks_active(self) -> bool:
         """Whether the app runs its background jobs: as configured, else everywhere but tests."""
-        if self.periodic_tasks_enabled is not None:
-            return self.periodic_tasks_enabled
-        return self.env is not Environment.TEST
+        return self._outside_tests_unless_set(self.periodic_tasks_enabled)
 
     @property
     def freezes_startup_objects(self) -> bool:
         """Whether the app freezes its start-up objects: as configured, else everywhere but
         tests (which start many apps in one process, and would keep each one's garbage)."""
-        if self.freeze_startup_objects is not None:
-            return self.freeze_startup_objects
-        return self.env is not Environment.TEST
+        return self._outside_tests_unless_set(self.freeze_startup_objects)
+
+    def _outside_tests_unless_set(self, configured: bool | None) -> bool:
+        """A switch as configured, or, left empty, on everywhere but with WENMING_ENV=test."""
+        return configured if configured is not None else self.env is not Environment.TEST
 
     @property
     def resolved_database_url(self) -> str:

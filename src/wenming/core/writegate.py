@@ -43,17 +43,18 @@ class WriteGate:
         self.database_path = database_path
         self.timeout_s = timeout_s
         self.usable = True
+        self._mode: int | None = None
 
     def _open(self) -> int | None:
         """A new descriptor of the lock file, with the database's own permissions; None (and
         no gate, only SQLite's locking) when the file cannot be opened."""
+        if self._mode is None:
+            try:
+                self._mode = stat.S_IMODE(os.stat(self.database_path).st_mode)
+            except OSError:
+                self._mode = DEFAULT_MODE
         try:
-            mode = stat.S_IMODE(os.stat(self.database_path).st_mode)
-        except OSError:
-            mode = DEFAULT_MODE
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, self._mode)
         except OSError as error:
             if self.usable:
                 logger.warning("no writers' gate at %s (%s); SQLite locks alone", self.path, error)

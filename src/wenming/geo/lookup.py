@@ -200,8 +200,8 @@ class RecentGrids(Recent[Snapshot]):
     """A process's recent snapshot of the grid layer, for lookups that may be slightly stale.
 
     The public locate endpoint answers from the snapshot while it is younger than the configured
-    bound, without touching the database; re-reading it (``core.recent.Recent``) reads the
-    version stamp, rebuilds the index only if the stamp moved, and reads every grid's unit names.
+    bound, without touching the database; re-reading it (``core.recent.Recent``) reads the grid
+    layer's stamp and the tree's version, and builds a new snapshot only when one of them moved.
     Worker processes therefore disagree for at most that bound.
     """
 
