@@ -148,6 +148,19 @@ async def test_a_pass_and_an_outsider(
     assert await session.scalar(select(func.count()).select_from(Rectification)) == 0
 
 
+async def test_a_role_without_evaluation_is_refused_in_its_own_language(
+    client: httpx.AsyncClient, session: AsyncSession, ev: EvalWorld
+) -> None:
+    await sign_in(client, session, ev.world.people.dispatcher)
+    refused = await client.get("/evaluation", headers=HTML)
+    assert refused.status_code == 403
+    assert "测评结果仅供测评员以及街道、区级和系统管理员查看。" in refused.text
+    client.cookies.set("wm_lang", "en")
+    english = await client.get("/evaluation", headers=HTML)
+    assert english.status_code == 403
+    assert "Evaluation results are read by evaluators" in english.text
+
+
 async def test_the_score_page_explains_the_points_lost(
     client: httpx.AsyncClient, session: AsyncSession, ev: EvalWorld
 ) -> None:

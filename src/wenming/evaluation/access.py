@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, or_, true
 from wenming.core.deps import require_authenticated
 from wenming.core.errors import Forbidden
 from wenming.evaluation.models import Participant
+from wenming.i18n import N_
 from wenming.org.roles import Role
 from wenming.org.scope import Actor, visible_units
 
@@ -26,7 +27,7 @@ def require_manager(actor: Viewer) -> None:
         return
     require_authenticated(actor.user_id)
     if not actor.has_role(*MANAGERS):
-        raise Forbidden("Only a system admin or a district admin manages evaluations.")
+        raise Forbidden(N_("Only a system admin or a district admin manages evaluations."))
 
 
 def require_reader(actor: Viewer) -> None:
@@ -36,7 +37,10 @@ def require_reader(actor: Viewer) -> None:
     require_authenticated(actor.user_id)
     if not actor.has_role(*READERS):
         raise Forbidden(
-            "Evaluation results are read by evaluators and by street, district and system admins."
+            N_(
+                "Evaluation results are read by evaluators and by street, district and system "
+                "admins."
+            )
         )
 
 
@@ -44,7 +48,7 @@ def require_evaluator(actor: Actor) -> None:
     """Refuse anyone who is not an evaluator (401 for the anonymous public)."""
     require_authenticated(actor.user_id)
     if not actor.has_role(Role.EVALUATOR):
-        raise Forbidden("Only evaluators fill in checklists.")
+        raise Forbidden(N_("Only evaluators fill in checklists."))
 
 
 def readable_participants(actor: Viewer) -> ColumnElement[bool]:

@@ -25,6 +25,12 @@ HTML_LANG: dict[str, str] = {"zh": "zh-CN", "en": "en"}
 LANGUAGE_NAMES: dict[str, str] = {"zh": "中文", "en": "English"}
 
 
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Mark a string for extraction; it is translated where it is shown (a page shows a
+    domain error's detail in the reader's language when the catalogue knows it)."""
+    return message
+
+
 def catalog_path(language: str) -> Path:
     """Where the catalogue of a language lives."""
     return CATALOG_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"

@@ -34,6 +34,7 @@ from wenming.cases.workflow import FINAL_STATES, OPEN_STATES, State
 from wenming.core.config import Settings
 from wenming.core.deps import AppClock, DbSession
 from wenming.core.errors import Forbidden, NotFound
+from wenming.i18n import N_
 from wenming.org.roles import Permission, Role
 from wenming.phone import patrols
 from wenming.phone import service as phone_service
@@ -47,7 +48,6 @@ from wenming.web.map import (
     usable_tile_source,
 )
 from wenming.web.rendering import (
-    N_,
     STATIC_DIR,
     STATIC_PREFIX,
     render,

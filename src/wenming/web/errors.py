@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from wenming.i18n import N_
 from wenming.web.deps import SignInRequired
-from wenming.web.rendering import N_, current_path, login_url, render
+from wenming.web.rendering import current_path, login_url, render
 
 # What a person sees for each status (msgids): a title and what they can do about it.
 STATUS_TEXT: dict[int, tuple[str, str]] = {

@@ -24,11 +24,12 @@ from wenming.evaluation import service as eval_service
 from wenming.evaluation.access import MANAGERS, require_reader
 from wenming.evaluation.rules import Method, ScoringError, parse_points
 from wenming.evaluation.schemas import CheckIn
+from wenming.i18n import N_
 from wenming.org.roles import Role
 from wenming.web.cases import STATE_LABELS, FormSizeLimit, _store_photos, uploads
 from wenming.web.deps import PageActor
 from wenming.web.forms import CsrfForm, field
-from wenming.web.rendering import N_, render, request_language, translator
+from wenming.web.rendering import render, request_language, translator
 
 router = APIRouter(include_in_schema=False)
 

@@ -10,13 +10,13 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wenming.core.deps import DbSession
+from wenming.i18n import N_
 from wenming.org import repository
 from wenming.org.roles import Permission, Role
 from wenming.org.scope import Actor
 from wenming.web.cases import reporting_sources
 from wenming.web.deps import PageActor
 from wenming.web.rendering import (
-    N_,
     has_permission,
     may_create_users,
     may_see_cases,

@@ -32,6 +32,7 @@ from wenming.core.config import Settings
 from wenming.core.deps import AppClock, AppSettings, DbSession
 from wenming.core.errors import Conflict, Forbidden, InvalidInput, NotFound, WenmingError
 from wenming.geo.crs import Crs
+from wenming.i18n import N_
 from wenming.org.scope import Actor
 from wenming.web.cases import (
     KIND_LABELS,
@@ -52,7 +53,7 @@ from wenming.web.map import (
     leaflet_version,
     usable_tile_source,
 )
-from wenming.web.rendering import N_, render, request_language, translator
+from wenming.web.rendering import render, request_language, translator
 
 router = APIRouter(include_in_schema=False)
 

@@ -38,11 +38,12 @@ from wenming.geo.api import GEOJSON_MEDIA_TYPE
 from wenming.geo.crs import Crs, from_wgs84_array
 from wenming.geo.models import LocationType
 from wenming.geo.version import Layer
+from wenming.i18n import N_
 from wenming.org.roles import Permission
 from wenming.org.scope import Actor
 from wenming.web.deps import PageActor
 from wenming.web.headers import CONTENT_SECURITY_POLICY
-from wenming.web.rendering import N_, has_permission, render, request_language, translator
+from wenming.web.rendering import has_permission, render, request_language, translator
 
 router = APIRouter(include_in_schema=False)
 

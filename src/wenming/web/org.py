@@ -14,6 +14,7 @@ from wenming.core.config import Settings
 from wenming.core.deps import MAX_ROW_ID, AppClock, DbSession
 from wenming.core.errors import Conflict, Forbidden, OutOfScope, WenmingError
 from wenming.core.security import MIN_PASSWORD_LENGTH, constant_time_equal, sign
+from wenming.i18n import N_
 from wenming.org import repository
 from wenming.org import service as org_service
 from wenming.org.codes import UNIT_CODE_PATTERN
@@ -25,7 +26,7 @@ from wenming.org.service import NAME_MAX_LENGTH
 from wenming.web.deps import PageActor
 from wenming.web.forms import CsrfForm, raw_field
 from wenming.web.forms import field as form_field
-from wenming.web.rendering import N_, may_create_users, render, translator
+from wenming.web.rendering import may_create_users, render, translator
 
 router = APIRouter(include_in_schema=False)
 

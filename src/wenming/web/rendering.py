@@ -18,6 +18,7 @@ from wenming import __version__, i18n
 from wenming.auth import csrf
 from wenming.core.clock import as_utc
 from wenming.core.config import Settings
+from wenming.i18n import N_
 from wenming.org.codes import UNIT_KIND_LABELS, UnitKind
 from wenming.org.roles import ROLE_LABELS, Permission, Role
 from wenming.org.scope import GRANTABLE_ROLES, Actor
@@ -41,11 +42,6 @@ ROLE_PRIORITY: tuple[Role, ...] = (
     Role.GRID_WORKER,
     Role.CITIZEN,
 )
-
-
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
-    """Mark a string for extraction; it is translated where it is shown."""
-    return message
 
 
 @lru_cache(maxsize=len(i18n.LANGUAGES))
